@@ -1,0 +1,46 @@
+using System.Text.Json;
+using AiWebEngine.Scripting;
+
+namespace AiWebEngine.Diagnostics;
+
+/// <summary>
+/// <c>GET /health</c>: <c>{ status, scripts: { loaded, failed: [{ uri, error, line }] }, streams: { paths, connections } }</c>.
+/// </summary>
+/// <remarks>
+/// <c>status</c> is <c>ok</c>, or <c>degraded</c> while some script has failed to load (the server
+/// itself is serving either way, so the HTTP status is 200).
+/// </remarks>
+internal sealed class HealthReport(ScriptManager scripts)
+{
+    public async Task WriteAsync(HttpContext context)
+    {
+        var statuses = scripts.Statuses;
+        var failed = statuses.Where(s => s.Error is not null).ToList();
+        context.Response.ContentType = "application/json; charset=utf-8";
+        context.Response.Headers.CacheControl = "no-store";
+        await using var json = new Utf8JsonWriter(context.Response.Body);
+        json.WriteStartObject();
+        json.WriteString("status", failed.Count == 0 ? "ok" : "degraded");
+        json.WriteStartObject("scripts");
+        json.WriteNumber("loaded", statuses.Count(s => s.IsActive));
+        json.WriteStartArray("failed");
+        foreach (var script in failed)
+        {
+            json.WriteStartObject();
+            json.WriteString("uri", script.Uri);
+            json.WriteString("error", script.Error);
+            if (script.ErrorLine is { } line)
+            {
+                json.WriteNumber("line", line);
+            }
+
+            json.WriteBoolean("previousVersionServing", script.IsActive);
+            json.WriteEndObject();
+        }
+
+        json.WriteEndArray();
+        json.WriteEndObject();
+        json.WriteEndObject();
+        await json.FlushAsync(context.RequestAborted);
+    }
+}

@@ -1,0 +1,17 @@
+namespace AiWebEngine.Errors;
+
+/// <summary>The <c>error.code</c> values of the engine's JSON errors.</summary>
+public static class ErrorCodes
+{
+    public const string BadRequest = "BAD_REQUEST";
+    public const string NotFound = "NOT_FOUND";
+    public const string MethodNotAllowed = "METHOD_NOT_ALLOWED";
+    public const string PayloadTooLarge = "PAYLOAD_TOO_LARGE";
+    public const string ScriptExecutionFailed = "SCRIPT_EXECUTION_FAILED";
+    public const string ScriptTimeout = "SCRIPT_TIMEOUT";
+    public const string Overloaded = "OVERLOADED";
+    public const string ServiceUnavailable = "SERVICE_UNAVAILABLE";
+    public const string Unauthorized = "UNAUTHORIZED";
+    public const string Forbidden = "FORBIDDEN";
+    public const string InternalError = "INTERNAL_ERROR";
+}

@@ -1,0 +1,104 @@
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using Microsoft.AspNetCore.Diagnostics;
+
+namespace AiWebEngine.Errors;
+
+/// <summary>
+/// Writes the engine's JSON error body:
+/// <c>{ "error": { "code", "message", "requestId", "path", "method", "details"? }, "status" }</c>.
+/// </summary>
+internal static class ErrorResponse
+{
+    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    public static async Task WriteAsync(HttpContext context, int status, string code, string message, IReadOnlyDictionary<string, object?>? details = null)
+    {
+        if (context.Response.HasStarted)
+        {
+            return;
+        }
+
+        // An error body replaces whatever a handler had set; the status-code-pages middleware must not write a second one.
+        context.Response.Clear();
+        if (context.Features.Get<IStatusCodePagesFeature>() is { } pages)
+        {
+            pages.Enabled = false;
+        }
+
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "application/json; charset=utf-8";
+        context.Response.Headers[RequestIdMiddleware.HeaderName] = context.TraceIdentifier;
+        await context.Response.Body.WriteAsync(Format(context, status, code, message, details), context.RequestAborted);
+    }
+
+    public static byte[] Format(HttpContext context, int status, string code, string message, IReadOnlyDictionary<string, object?>? details)
+    {
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer, WriterOptions))
+        {
+            json.WriteStartObject();
+            json.WriteStartObject("error");
+            json.WriteString("code", code);
+            json.WriteString("message", message);
+            json.WriteString("requestId", context.TraceIdentifier);
+            json.WriteString("path", context.Request.Path.Value ?? "/");
+            json.WriteString("method", context.Request.Method);
+            if (details is not null)
+            {
+                json.WritePropertyName("details");
+                WriteValue(json, details);
+            }
+
+            json.WriteEndObject();
+            json.WriteNumber("status", status);
+            json.WriteEndObject();
+        }
+
+        return buffer.ToArray();
+    }
+
+    private static void WriteValue(Utf8JsonWriter json, object? value)
+    {
+        switch (value)
+        {
+            case null:
+                json.WriteNullValue();
+                break;
+            case string text:
+                json.WriteStringValue(text);
+                break;
+            case int number:
+                json.WriteNumberValue(number);
+                break;
+            case long number:
+                json.WriteNumberValue(number);
+                break;
+            case bool flag:
+                json.WriteBooleanValue(flag);
+                break;
+            case IReadOnlyDictionary<string, object?> map:
+                json.WriteStartObject();
+                foreach (var (key, item) in map)
+                {
+                    json.WritePropertyName(key);
+                    WriteValue(json, item);
+                }
+
+                json.WriteEndObject();
+                break;
+            case IEnumerable<string> items:
+                json.WriteStartArray();
+                foreach (var item in items)
+                {
+                    json.WriteStringValue(item);
+                }
+
+                json.WriteEndArray();
+                break;
+            default:
+                json.WriteStringValue(value.ToString());
+                break;
+        }
+    }
+}

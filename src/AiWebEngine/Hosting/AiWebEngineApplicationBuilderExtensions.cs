@@ -1,0 +1,47 @@
+using AiWebEngine.Diagnostics;
+using AiWebEngine.Errors;
+using AiWebEngine.Routing;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Microsoft.AspNetCore.Builder;
+
+/// <summary>Adds the engine to the request pipeline.</summary>
+public static class AiWebEngineApplicationBuilderExtensions
+{
+    /// <summary>
+    /// Adds the engine's middleware: request ids on every response and JSON bodies for the
+    /// framework's empty error responses. Call it first, before routing.
+    /// </summary>
+    public static IApplicationBuilder UseAiWebEngine(this IApplicationBuilder app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        EnsureAdded(app.ApplicationServices);
+        app.UseMiddleware<RequestIdMiddleware>();
+        app.UseStatusCodePages(StatusCodeErrors.WriteAsync);
+        return app;
+    }
+
+    /// <summary>Maps the routes that scripts register, and <c>GET /health</c>.</summary>
+    public static IEndpointConventionBuilder MapAiWebEngine(this IEndpointRouteBuilder endpoints)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        EnsureAdded(endpoints.ServiceProvider);
+
+        var scripts = endpoints.ServiceProvider.GetRequiredService<ScriptEndpointDataSource>();
+        endpoints.DataSources.Add(scripts);
+
+        var health = endpoints.ServiceProvider.GetRequiredService<HealthReport>();
+        var group = endpoints.MapGroup("");
+        group.MapGet("/health", health.WriteAsync).WithDisplayName("AiWebEngine health");
+        return group;
+    }
+
+    private static void EnsureAdded(IServiceProvider services)
+    {
+        if (services.GetService<AiWebEngineMarker>() is null)
+        {
+            throw new InvalidOperationException("The engine's services are missing. Call builder.Services.AddAiWebEngine() before UseAiWebEngine() and MapAiWebEngine().");
+        }
+    }
+}

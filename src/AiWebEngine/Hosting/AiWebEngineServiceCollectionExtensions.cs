@@ -1,0 +1,48 @@
+using AiWebEngine.Diagnostics;
+using AiWebEngine.Hosting;
+using AiWebEngine.Routing;
+using AiWebEngine.Scripting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers the engine's services.</summary>
+public static class AiWebEngineServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds the script host, the script routes and the health endpoint, with options bound from the
+    /// <c>AiWebEngine</c> configuration section and validated at start.
+    /// </summary>
+    public static IAiWebEngineBuilder AddAiWebEngine(this IServiceCollection services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<AiWebEngineMarker>();
+
+        services.AddOptions<ScriptOptions>().BindConfiguration(ScriptOptions.SectionName).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ScriptOptions>, ScriptOptionsValidator>();
+        services.AddSingleton<IValidateOptions<ScriptOptions>, ScriptDirectoryValidator>();
+        services.AddOptions<HttpOptions>().BindConfiguration(HttpOptions.SectionName).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<HttpOptions>, HttpOptionsValidator>();
+        services.AddOptions<KestrelServerOptions>().Configure<IOptions<HttpOptions>>((kestrel, http) =>
+            kestrel.Limits.MaxRequestBodySize = http.Value.MaxRequestBodyBytes);
+
+        services.AddSingleton<ScriptWatchdog>();
+        services.AddSingleton<ScriptLogger>();
+        services.AddSingleton<RouteTable>();
+        services.AddSingleton<RegistrationCoordinator>();
+        services.AddSingleton<ScriptManager>();
+        services.AddSingleton<ScriptDirectory>();
+        services.AddHostedService(sp => sp.GetRequiredService<ScriptDirectory>());
+
+        services.AddSingleton<ScriptRouteHandler>();
+        services.AddSingleton<ScriptEndpointDataSource>();
+        services.AddSingleton<HealthReport>();
+        services.AddRouting();
+
+        return new AiWebEngineBuilder(services);
+    }
+}

@@ -1,0 +1,114 @@
+using System.Text;
+using System.Text.Json;
+using AiWebEngine.Errors;
+using AiWebEngine.Scripting;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.Extensions.Options;
+
+namespace AiWebEngine.Routing;
+
+/// <summary>Serves one request through a script's route handler.</summary>
+internal sealed partial class ScriptRouteHandler(IOptions<HttpOptions> options, ILogger<ScriptRouteHandler> logger)
+{
+    private const string DefaultContentType = "text/plain; charset=utf-8";
+
+    private readonly int _maxBody = options.Value.MaxRequestBodyBytes;
+
+    public async Task HandleAsync(HttpContext context, ScriptRoute route)
+    {
+        byte[]? body;
+        try
+        {
+            body = await ScriptRequest.ReadBodyAsync(context, _maxBody);
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            body = null;
+        }
+
+        if (body is null)
+        {
+            await ErrorResponse.WriteAsync(context, StatusCodes.Status413PayloadTooLarge, ErrorCodes.PayloadTooLarge,
+                $"The request body is larger than {_maxBody} bytes (AiWebEngine:Http:MaxRequestBodyBytes).");
+            return;
+        }
+
+        var request = await ScriptRequest.ToJsonAsync(context, body);
+        ScriptResponse response;
+        try
+        {
+            response = await route.Instance.HandleAsync(route.HandlerRef, request, context.RequestAborted);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away while the request waited for the script: a normal end, nothing to answer.
+            return;
+        }
+        catch (ScriptTimeoutException e)
+        {
+            ScriptTimedOut(logger, route.Owner, route.Method, route.Path.Path, context.TraceIdentifier, e.Message);
+            await ErrorResponse.WriteAsync(context, StatusCodes.Status504GatewayTimeout, ErrorCodes.ScriptTimeout,
+                $"The handler of {route.Method} {route.Path.Path} did not finish in time.", Details(e));
+            return;
+        }
+        catch (ScriptFailedException e)
+        {
+            ScriptFailed(logger, route.Owner, route.Method, route.Path.Path, context.TraceIdentifier, e.Describe());
+            await ErrorResponse.WriteAsync(context, StatusCodes.Status500InternalServerError, ErrorCodes.ScriptExecutionFailed,
+                $"The handler of {route.Method} {route.Path.Path} failed.", Details(e));
+            return;
+        }
+        catch (ObjectDisposedException)
+        {
+            // The version that owned the matched endpoint was unloaded between matching and calling.
+            await ErrorResponse.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, ErrorCodes.ServiceUnavailable,
+                $"The script {route.Owner} was unloaded while this request was waiting; try again.");
+            return;
+        }
+
+        await WriteAsync(context, response);
+    }
+
+    private static Dictionary<string, object?> Details(ScriptFailedException e) => new()
+    {
+        ["message"] = e.Message,
+        ["script"] = e.ScriptUri,
+        ["line"] = e.Line,
+    };
+
+    private static async Task WriteAsync(HttpContext context, ScriptResponse response)
+    {
+        // The script's status is final, even 404 with an empty body: no engine error page over it.
+        if (context.Features.Get<IStatusCodePagesFeature>() is { } pages)
+        {
+            pages.Enabled = false;
+        }
+
+        var http = context.Response;
+        http.StatusCode = response.Status;
+        http.ContentType = response.ContentType.Length == 0 ? DefaultContentType : response.ContentType;
+        if (response.HeadersJson is not null)
+        {
+            using var headers = JsonDocument.Parse(response.HeadersJson);
+            foreach (var header in headers.RootElement.EnumerateObject())
+            {
+                if (header.Name.Equals("content-length", StringComparison.OrdinalIgnoreCase))
+                {
+                    continue;
+                }
+
+                http.Headers[header.Name] = header.Value.GetString();
+            }
+        }
+
+        var bytes = Encoding.UTF8.GetBytes(response.Body);
+        http.ContentLength = bytes.Length;
+        await http.Body.WriteAsync(bytes, context.RequestAborted);
+    }
+
+    [LoggerMessage(EventId = 1100, Level = LogLevel.Error, Message = "Script {ScriptUri} failed serving {Method} {Path} (request {RequestId}): {Error}")]
+    private static partial void ScriptFailed(ILogger logger, string scriptUri, string method, string path, string requestId, string error);
+
+    [LoggerMessage(EventId = 1101, Level = LogLevel.Error, Message = "Script {ScriptUri} timed out serving {Method} {Path} (request {RequestId}): {Error}")]
+    private static partial void ScriptTimedOut(ILogger logger, string scriptUri, string method, string path, string requestId, string error);
+}

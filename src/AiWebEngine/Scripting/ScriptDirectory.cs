@@ -1,0 +1,184 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Options;
+
+namespace AiWebEngine.Scripting;
+
+/// <summary>
+/// Loads every <c>*.js</c> file under <see cref="ScriptOptions.Path"/> at start, then watches the
+/// directory: a file added or changed is (re)loaded, a file deleted is unloaded.
+/// </summary>
+/// <remarks>
+/// Editors save in bursts (truncate, write, rename), so each file waits for
+/// <see cref="ScriptOptions.ReloadDebounce"/> of quiet before it is read, and a file that cannot be
+/// read yet is tried again a few times.
+/// </remarks>
+internal sealed partial class ScriptDirectory : BackgroundService
+{
+    private readonly ScriptManager _manager;
+    private readonly ScriptOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger<ScriptDirectory> _logger;
+    private readonly ConcurrentDictionary<string, CancellationTokenSource> _pending = new(StringComparer.Ordinal);
+    private readonly TaskCompletionSource _initialLoad = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private FileSystemWatcher? _watcher;
+
+    public ScriptDirectory(ScriptManager manager, IOptions<ScriptOptions> options, TimeProvider time, ILogger<ScriptDirectory> logger)
+    {
+        _manager = manager;
+        _options = options.Value;
+        _time = time;
+        _logger = logger;
+        Root = Path.GetFullPath(_options.Path);
+    }
+
+    /// <summary>The absolute path of the scripts directory.</summary>
+    public string Root { get; }
+
+    /// <summary>Completes when every script present at start has been tried once.</summary>
+    public Task InitialLoad => _initialLoad.Task;
+
+    /// <summary>The URI of a file: its path relative to <see cref="Root"/> with <c>/</c> separators.</summary>
+    public string UriOf(string fullPath) => Path.GetRelativePath(Root, fullPath).Replace(Path.DirectorySeparatorChar, '/');
+
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (_options.Watch)
+        {
+            // Watch before the first scan, so that a file written during the scan is not missed.
+            _watcher = new FileSystemWatcher(Root, "*.js") { IncludeSubdirectories = true, InternalBufferSize = 64 * 1024 };
+            _watcher.Created += (_, e) => Schedule(e.FullPath);
+            _watcher.Changed += (_, e) => Schedule(e.FullPath);
+            _watcher.Deleted += (_, e) => Schedule(e.FullPath);
+            _watcher.Renamed += (_, e) =>
+            {
+                Schedule(e.OldFullPath);
+                Schedule(e.FullPath);
+            };
+            _watcher.Error += (_, e) => WatcherFailed(_logger, e.GetException());
+            _watcher.EnableRaisingEvents = true;
+        }
+
+        await base.StartAsync(cancellationToken);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            var files = Directory.EnumerateFiles(Root, "*.js", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToList();
+            foreach (var file in files)
+            {
+                await SyncAsync(file, isStartup: true, stoppingToken);
+            }
+
+            InitialLoadDone(_logger, files.Count, Root);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Shutting down during the first load.
+        }
+        finally
+        {
+            _initialLoad.TrySetResult();
+        }
+    }
+
+    private void Schedule(string fullPath)
+    {
+        if (!fullPath.EndsWith(".js", StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        var fresh = new CancellationTokenSource();
+        var previous = _pending.AddOrUpdate(fullPath, fresh, (_, _) => fresh);
+        if (previous != fresh)
+        {
+            previous.Cancel();
+        }
+
+        _ = DebounceAsync(fullPath, fresh);
+    }
+
+    private async Task DebounceAsync(string fullPath, CancellationTokenSource token)
+    {
+        try
+        {
+            await Task.Delay(_options.ReloadDebounce, _time, token.Token);
+            await _initialLoad.Task;
+            _pending.TryRemove(new KeyValuePair<string, CancellationTokenSource>(fullPath, token));
+            await SyncAsync(fullPath, isStartup: false, CancellationToken.None);
+        }
+        catch (OperationCanceledException)
+        {
+            // A newer change of the same file superseded this one.
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            SyncFailed(_logger, fullPath, e);
+        }
+        finally
+        {
+            token.Dispose();
+        }
+    }
+
+    /// <summary>Makes the loaded state of one file match the disk.</summary>
+    private async Task SyncAsync(string fullPath, bool isStartup, CancellationToken cancellationToken)
+    {
+        var uri = UriOf(fullPath);
+        if (!File.Exists(fullPath))
+        {
+            await _manager.UnloadAsync(uri);
+            return;
+        }
+
+        var source = await ReadAsync(fullPath, cancellationToken);
+        if (source is not null)
+        {
+            await _manager.LoadAsync(uri, source, isStartup, cancellationToken);
+        }
+    }
+
+    private async Task<string?> ReadAsync(string fullPath, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await File.ReadAllTextAsync(fullPath, cancellationToken);
+            }
+            catch (FileNotFoundException)
+            {
+                return null;
+            }
+            catch (IOException) when (attempt < 5)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(50 * attempt), _time, cancellationToken);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                ReadFailed(_logger, fullPath, e.Message);
+                return null;
+            }
+        }
+    }
+
+    public override void Dispose()
+    {
+        _watcher?.Dispose();
+        base.Dispose();
+    }
+
+    [LoggerMessage(EventId = 1300, Level = LogLevel.Information, Message = "Loaded {Count} script file(s) from {Root}")]
+    private static partial void InitialLoadDone(ILogger logger, int count, string root);
+
+    [LoggerMessage(EventId = 1301, Level = LogLevel.Error, Message = "The scripts directory watcher failed")]
+    private static partial void WatcherFailed(ILogger logger, Exception error);
+
+    [LoggerMessage(EventId = 1302, Level = LogLevel.Error, Message = "Could not read script file {Path}: {Error}; the loaded version, if any, keeps serving")]
+    private static partial void ReadFailed(ILogger logger, string path, string error);
+
+    [LoggerMessage(EventId = 1303, Level = LogLevel.Error, Message = "Applying the change of {Path} failed")]
+    private static partial void SyncFailed(ILogger logger, string path, Exception error);
+}

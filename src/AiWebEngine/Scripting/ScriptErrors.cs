@@ -1,0 +1,46 @@
+namespace AiWebEngine.Scripting;
+
+/// <summary>A script failed: it threw, returned something the API cannot use, or broke a limit.</summary>
+/// <remarks>
+/// <see cref="Message"/> is the script's own message (for JavaScript errors, <c>error.message</c>),
+/// <see cref="Line"/> the line in <see cref="ScriptUri"/> it came from when V8 reported one.
+/// </remarks>
+public class ScriptFailedException : Exception
+{
+    public ScriptFailedException(string scriptUri, string message, int? line = null, Exception? inner = null)
+        : base(message, inner)
+    {
+        ScriptUri = scriptUri;
+        Line = line;
+    }
+
+    public ScriptFailedException() : this("", "The script failed.") { }
+
+    public ScriptFailedException(string message) : this("", message) { }
+
+    public ScriptFailedException(string message, Exception inner) : this("", message, null, inner) { }
+
+    /// <summary>The URI of the script that failed (its path under the scripts directory).</summary>
+    public string ScriptUri { get; }
+
+    /// <summary>The 1-based line of the failure in the script, when known.</summary>
+    public int? Line { get; }
+
+    /// <summary>The message with its location, as logged and reported by <c>/health</c>.</summary>
+    public string Describe() => Line is { } line ? $"{Message} ({ScriptUri}:{line})" : $"{Message} ({ScriptUri})";
+}
+
+/// <summary>A call into a script ran past <see cref="ScriptOptions.CallTimeout"/> and was interrupted.</summary>
+public sealed class ScriptTimeoutException : ScriptFailedException
+{
+    public ScriptTimeoutException(string scriptUri, TimeSpan limit)
+        : base(scriptUri, $"the script did not finish within {limit.TotalMilliseconds:0} ms (AiWebEngine:Scripts:CallTimeout) and was interrupted")
+    {
+    }
+
+    public ScriptTimeoutException() { }
+
+    public ScriptTimeoutException(string message) : base(message) { }
+
+    public ScriptTimeoutException(string message, Exception inner) : base(message, inner) { }
+}

@@ -1,0 +1,303 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+using Microsoft.ClearScript;
+using Microsoft.ClearScript.V8;
+
+namespace AiWebEngine.Scripting;
+
+/// <summary>The lifecycle of one loaded version of a script.</summary>
+internal enum ScriptInstanceState
+{
+    /// <summary>Top level and <c>init</c> are running; registrations are staged, not yet visible.</summary>
+    Loading,
+
+    /// <summary>The version that serves; registrations apply at once.</summary>
+    Active,
+
+    /// <summary>Replaced, unloaded or failed; finishes the calls it has, then is disposed.</summary>
+    Retired,
+}
+
+/// <summary>
+/// One version of one script in its own V8 isolate. Calls are serialized; globals persist between
+/// them. Every call runs under the wall-time limit (enforced by <see cref="ScriptWatchdog"/>).
+/// </summary>
+internal sealed partial class ScriptInstance : IDisposable
+{
+    private static readonly string BootstrapSource = LoadBootstrap();
+
+    private readonly V8ScriptEngine _engine;
+    private readonly ScriptObject _dispatch;
+    private readonly ScriptObject _runInit;
+    private readonly ScriptObject _isFunction;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly ScriptWatchdog _watchdog;
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _callTimeout;
+    private readonly Action<ScriptInstance> _onBroken;
+    private readonly Lock _callLock = new();
+    private long _callStarted;
+    private bool _interruptedByWatchdog;
+    private bool _disposed;
+
+    public ScriptInstance(string uri, long version, ScriptOptions options, IScriptRegistrar registrar, ScriptLogger logger, ScriptWatchdog watchdog, TimeProvider time, Action<ScriptInstance> onBroken)
+    {
+        _onBroken = onBroken;
+        Uri = uri;
+        Version = version;
+        Registrar = registrar;
+        Logger = logger;
+        _watchdog = watchdog;
+        _time = time;
+        _callTimeout = options.CallTimeout;
+
+        var heapBytes = (ulong)options.MaxHeapMiB * 1024 * 1024;
+        // The hard V8 limit sits above the monitored one, so that a runaway allocation is caught by
+        // ClearScript's monitor (a catchable failure) before V8's own out-of-memory, which ends the process.
+        var constraints = new V8RuntimeConstraints { MaxOldSpaceSize = options.MaxHeapMiB * 2 + 64 };
+        _engine = new V8ScriptEngine(uri, constraints, V8ScriptEngineFlags.EnableTaskPromiseConversion)
+        {
+            MaxRuntimeHeapSize = checked((nuint)heapBytes),
+            RuntimeHeapSizeSampleInterval = TimeSpan.FromMilliseconds(10),
+            MaxRuntimeStackUsage = checked((nuint)options.MaxStackKiB * 1024),
+            AllowReflection = false,
+            EnableAutoHostVariables = false,
+        };
+
+        var bootstrap = (ScriptObject)_engine.Evaluate(new DocumentInfo("aiwebengine:bootstrap.js"), BootstrapSource);
+        var exports = (ScriptObject)bootstrap.InvokeAsFunction(new ScriptHostApi(this));
+        _dispatch = (ScriptObject)exports.GetProperty("dispatch");
+        _runInit = (ScriptObject)exports.GetProperty("runInit");
+        _isFunction = (ScriptObject)exports.GetProperty("isFunction");
+        _watchdog.Track(this);
+    }
+
+    /// <summary>The script's URI: its path under the scripts directory, with <c>/</c> separators.</summary>
+    public string Uri { get; }
+
+    /// <summary>Increases with every load of the same URI.</summary>
+    public long Version { get; }
+
+    public ScriptInstanceState State { get; set; } = ScriptInstanceState.Loading;
+
+    /// <summary>Set when a call broke the heap limit: the isolate is unusable and the script must be reloaded.</summary>
+    public bool IsBroken { get; private set; }
+
+    public IScriptRegistrar Registrar { get; }
+
+    public ScriptLogger Logger { get; }
+
+    /// <summary>Registrations made while <see cref="State"/> is <see cref="ScriptInstanceState.Loading"/>.</summary>
+    public ScriptRegistrations Staged { get; } = new();
+
+    /// <summary>The response the running handler produced; only touched while the gate is held.</summary>
+    public ScriptResponse? CurrentResponse { get; set; }
+
+    /// <summary>Runs the script's top-level code.</summary>
+    public Task ExecuteAsync(string source, CancellationToken cancellationToken) =>
+        RunAsync(() => { _engine.Execute(new DocumentInfo(Uri), source); return null; }, cancellationToken);
+
+    /// <summary>Calls <c>init(context)</c> when the script defines it, and awaits a returned Promise.</summary>
+    public Task InitAsync(string contextJson, CancellationToken cancellationToken) =>
+        RunAsync(() => _runInit.InvokeAsFunction(contextJson), cancellationToken);
+
+    /// <summary>Whether <paramref name="handlerRef"/> names a function now.</summary>
+    public async Task<bool> IsFunctionAsync(string handlerRef, CancellationToken cancellationToken)
+    {
+        var result = false;
+        await RunAsync(() => { result = _isFunction.InvokeAsFunction(handlerRef) is true; return null; }, cancellationToken);
+        return result;
+    }
+
+    /// <summary>Calls a route handler with the request as JSON and returns what it answered.</summary>
+    public async Task<ScriptResponse> HandleAsync(string handlerRef, string requestJson, CancellationToken cancellationToken)
+    {
+        ScriptResponse? response = null;
+        await RunAsync(
+            () => { CurrentResponse = null; return _dispatch.InvokeAsFunction(handlerRef, requestJson); },
+            cancellationToken,
+            () => response = CurrentResponse);
+        return response ?? throw new ScriptFailedException(Uri, "the handler finished without producing a response");
+    }
+
+    private async Task RunAsync(Func<object?> call, CancellationToken cancellationToken, Action? whileHeld = null)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            var started = _time.GetTimestamp();
+            var result = Invoke(call);
+            if (result is Task promise && !promise.IsCompleted)
+            {
+                // A Promise that is still pending when the call returns: the rest of the wall-time
+                // budget is all it gets. Nothing in the API settles a Promise later, so one that is
+                // pending now may never settle.
+                var remaining = _callTimeout - _time.GetElapsedTime(started);
+                try
+                {
+                    await promise.WaitAsync(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero, _time, cancellationToken);
+                }
+                catch (TimeoutException)
+                {
+                    throw new ScriptTimeoutException(Uri, _callTimeout);
+                }
+            }
+
+            if (result is Task settled)
+            {
+                try
+                {
+                    await settled;
+                }
+                catch (Exception e) when (e is ScriptEngineException or ScriptInterruptedException)
+                {
+                    throw Translate(e);
+                }
+            }
+
+            whileHeld?.Invoke();
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private object? Invoke(Func<object?> call)
+    {
+        lock (_callLock)
+        {
+            _callStarted = _time.GetTimestamp();
+            _interruptedByWatchdog = false;
+        }
+
+        try
+        {
+            return call();
+        }
+        catch (Exception e) when (e is ScriptEngineException or ScriptInterruptedException)
+        {
+            throw Translate(e);
+        }
+        finally
+        {
+            lock (_callLock)
+            {
+                _callStarted = 0;
+            }
+        }
+    }
+
+    /// <summary>Called by the watchdog: interrupts the running call if it is over the limit.</summary>
+    public void InterruptIfOverdue(long now)
+    {
+        lock (_callLock)
+        {
+            if (_callStarted == 0 || _disposed || _time.GetElapsedTime(_callStarted, now) < _callTimeout)
+            {
+                return;
+            }
+
+            _interruptedByWatchdog = true;
+            _callStarted = 0;
+            _engine.Interrupt();
+        }
+    }
+
+    private ScriptFailedException Translate(Exception e)
+    {
+        bool timedOut;
+        lock (_callLock)
+        {
+            timedOut = _interruptedByWatchdog;
+        }
+
+        if (timedOut)
+        {
+            return new ScriptTimeoutException(Uri, _callTimeout);
+        }
+
+        if (IsHeapViolation(e))
+        {
+            IsBroken = true;
+            _onBroken(this);
+            return new ScriptFailedException(Uri, $"the script went past its V8 heap limit ({(ulong)_engine.MaxRuntimeHeapSize / 1024 / 1024} MiB, AiWebEngine:Scripts:MaxHeapMiB); it is reloaded in a fresh isolate", null, e);
+        }
+
+        var details = (e as ScriptEngineException)?.ErrorDetails ?? e.Message;
+        return new ScriptFailedException(Uri, CleanMessage(e.Message), FindLine(details), e);
+    }
+
+    private static bool IsHeapViolation(Exception e)
+    {
+        if (e is ScriptEngineException { IsFatal: true })
+        {
+            return true;
+        }
+
+        // The heap monitor interrupts the isolate; an interrupt we did not ask for is the monitor's.
+        return e is ScriptInterruptedException;
+    }
+
+    private static string CleanMessage(string message)
+    {
+        // V8 messages read "Error: text"; keep the text and the error type when it is not plain Error.
+        return message.StartsWith("Error: ", StringComparison.Ordinal) ? message["Error: ".Length..] : message;
+    }
+
+    private int? FindLine(string details)
+    {
+        foreach (Match match in LocationPattern().Matches(details))
+        {
+            if (match.Groups["uri"].Value == Uri && int.TryParse(match.Groups["line"].ValueSpan, out var line))
+            {
+                return line;
+            }
+        }
+
+        return null;
+    }
+
+    [GeneratedRegex(@"(?<uri>[^\s()]+):(?<line>\d+):\d+")]
+    private static partial Regex LocationPattern();
+
+    private static string LoadBootstrap()
+    {
+        using var stream = typeof(ScriptInstance).Assembly.GetManifestResourceStream("AiWebEngine.Scripting.bootstrap.js")
+            ?? throw new UnreachableException("bootstrap.js is an embedded resource of AiWebEngine.");
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
+
+    /// <summary>Waits for the running call to finish, then releases the isolate.</summary>
+    public async Task DisposeWhenIdleAsync()
+    {
+        await _gate.WaitAsync();
+        try
+        {
+            Dispose();
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_callLock)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+        }
+
+        State = ScriptInstanceState.Retired;
+        _watchdog.Untrack(this);
+        _engine.Dispose();
+    }
+}

@@ -1,0 +1,49 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace AiWebEngine.Scripting;
+
+/// <summary>
+/// Options of the script host, bound from the configuration section <c>AiWebEngine:Scripts</c>.
+/// </summary>
+public sealed class ScriptOptions
+{
+    /// <summary>The configuration section these options are bound from.</summary>
+    public const string SectionName = "AiWebEngine:Scripts";
+
+    /// <summary>
+    /// Directory that holds the scripts (every <c>*.js</c> file below it, subfolders included).
+    /// Relative paths are resolved against the current directory. Default: <c>scripts</c>.
+    /// </summary>
+    [Required]
+    public string Path { get; set; } = "scripts";
+
+    /// <summary>Whether the directory is watched so that edits load, reload and unload scripts. Default: <see langword="true"/>.</summary>
+    public bool Watch { get; set; } = true;
+
+    /// <summary>Largest script source accepted, in bytes. Default: 1 MiB.</summary>
+    [Range(1, 64 * 1024 * 1024)]
+    public int MaxSourceBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>
+    /// Wall time one call into a script may take (top level, <c>init</c>, a handler or a resolver,
+    /// including the time its returned Promise takes to settle). The isolate is interrupted when it
+    /// passes. Default: 5 seconds.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "01:00:00")]
+    public TimeSpan CallTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// V8 heap one isolate may use, in MiB. A call that goes past it fails, and the script is
+    /// reloaded into a fresh isolate. Default: 128.
+    /// </summary>
+    [Range(8, 4096)]
+    public int MaxHeapMiB { get; set; } = 128;
+
+    /// <summary>Native stack one call may use, in KiB, so that runaway recursion fails the call instead of the process. Default: 512.</summary>
+    [Range(64, 8192)]
+    public int MaxStackKiB { get; set; } = 512;
+
+    /// <summary>How long file changes must settle before a script is (re)loaded. Default: 150 ms.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:10")]
+    public TimeSpan ReloadDebounce { get; set; } = TimeSpan.FromMilliseconds(150);
+}

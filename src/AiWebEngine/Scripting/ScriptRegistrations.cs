@@ -1,0 +1,31 @@
+namespace AiWebEngine.Scripting;
+
+/// <summary>A route a script asked for: <c>register(path, handler, method)</c>.</summary>
+/// <param name="Path">The path as the script wrote it.</param>
+/// <param name="Method">The HTTP method, upper case.</param>
+/// <param name="HandlerRef">The handler: a global function's name, or <c>#n</c> for a function value.</param>
+internal sealed record RouteRegistration(string Path, string Method, string HandlerRef);
+
+/// <summary>What one script version registered while it was loading, applied in one step when it succeeds.</summary>
+internal sealed class ScriptRegistrations
+{
+    private readonly Dictionary<string, RouteRegistration> _routes = new(StringComparer.Ordinal);
+
+    /// <summary>Adds a route, replacing the script's own earlier one with the same key.</summary>
+    public void AddRoute(string key, RouteRegistration route) => _routes[key] = route;
+
+    public IReadOnlyCollection<KeyValuePair<string, RouteRegistration>> Routes => _routes;
+
+    /// <summary>Every handler the script named by a string; each must name a function once loading ends.</summary>
+    public IEnumerable<(string What, string HandlerRef)> NamedHandlers() =>
+        _routes.Values
+            .Where(r => r.HandlerRef[0] != '#')
+            .Select(r => ($"register(\"{r.Path}\", \"{r.HandlerRef}\", \"{r.Method}\")", r.HandlerRef));
+}
+
+/// <summary>Receives a script's registration calls; implemented by the registration coordinator.</summary>
+internal interface IScriptRegistrar
+{
+    /// <summary>Registers a route for <paramref name="instance"/>; returns an error message, or <see langword="null"/>.</summary>
+    string? Register(ScriptInstance instance, string path, string handlerRef, string method);
+}

@@ -1,0 +1,159 @@
+// The JavaScript half of the script API. It runs first in every isolate and receives the host
+// object as its only argument, so scripts see plain functions and never a .NET object. Arguments
+// are validated here, where a clear Error can be thrown in the script's own terms; the host only
+// ever receives strings and numbers. Host methods that can fail return an error message (or null).
+(function (host) {
+  "use strict";
+
+  const stringify = JSON.stringify;
+  const parse = JSON.parse;
+  const isArray = Array.isArray;
+  const functions = new Map();
+  let nextFunctionId = 0;
+
+  function describe(value) {
+    if (value === null) return "null";
+    if (value === undefined) return "undefined";
+    if (isArray(value)) return "an array";
+    if (typeof value === "string") return stringify(value.length > 60 ? value.slice(0, 57) + "..." : value);
+    if (typeof value === "number" || typeof value === "boolean") return typeof value + " " + String(value);
+    return "a " + typeof value;
+  }
+
+  function fail(api, message) {
+    throw new Error(api + ": " + message);
+  }
+
+  function check(api, error) {
+    if (error !== null && error !== undefined) fail(api, error);
+  }
+
+  // A handler is named by the name of a global function, or given as a function. Functions are
+  // kept here and referred to by an id that cannot collide with a name ("#3").
+  function handlerRef(api, what, value) {
+    if (typeof value === "function") {
+      const id = "#" + (nextFunctionId++);
+      functions.set(id, value);
+      return id;
+    }
+    if (typeof value === "string" && value.length > 0) return value;
+    fail(api, what + " must be the name of a global function or a function, got " + describe(value));
+  }
+
+  function resolve(ref) {
+    const fn = ref.charCodeAt(0) === 35 ? functions.get(ref) : globalThis[ref];
+    if (typeof fn !== "function") {
+      throw new Error("'" + ref + "' is not a function (it is " + describe(fn) + ")");
+    }
+    return fn;
+  }
+
+  function format(value) {
+    if (typeof value === "string") return value;
+    if (value === undefined) return "undefined";
+    if (typeof value === "function") return "[Function " + (value.name || "anonymous") + "]";
+    if (value instanceof Error) return value.stack || String(value);
+    try {
+      const json = stringify(value);
+      return json === undefined ? String(value) : json;
+    } catch (e) {
+      return String(value);
+    }
+  }
+
+  function isThenable(value) {
+    return value !== null && (typeof value === "object" || typeof value === "function") && typeof value.then === "function";
+  }
+
+  // ---- routes and logging -------------------------------------------------------------------
+
+  function register(path, handler, method) {
+    if (typeof path !== "string") fail("register", "path must be a string starting with '/', got " + describe(path));
+    const ref = handlerRef("register", "handler", handler);
+    if (method === undefined || method === null) method = "GET";
+    else if (typeof method !== "string") fail("register", "method must be a string (GET, POST, PUT, DELETE or PATCH), got " + describe(method));
+    check("register", host.Register(path, ref, method));
+  }
+
+  function writeLog(message) {
+    if (message === undefined || message === null) fail("writeLog", "message is required, got " + describe(message));
+    host.Log(2, format(message));
+  }
+
+  function logAt(level) {
+    return function () {
+      const parts = [];
+      for (let i = 0; i < arguments.length; i++) parts.push(format(arguments[i]));
+      host.Log(level, parts.join(" "));
+    };
+  }
+
+  const console = {
+    debug: logAt(1),
+    log: logAt(2),
+    info: logAt(2),
+    warn: logAt(3),
+    error: logAt(4),
+  };
+
+  // ---- what the host calls --------------------------------------------------------------------
+
+  function respond(result) {
+    if (result === null || typeof result !== "object" || isArray(result)) {
+      throw new Error("a handler must return an object such as { status: 200, body: \"...\" }, got " + describe(result));
+    }
+    let status = result.status;
+    if (status === undefined || status === null) status = 200;
+    if (typeof status !== "number" || !Number.isInteger(status) || status < 100 || status > 599) {
+      throw new Error("a handler returned status " + describe(status) + "; status must be an integer from 100 to 599");
+    }
+    let contentType = result.contentType;
+    if (contentType !== undefined && contentType !== null && typeof contentType !== "string") {
+      throw new Error("a handler returned contentType " + describe(contentType) + "; it must be a string");
+    }
+    let body = result.body;
+    if (body === undefined || body === null) body = "";
+    else if (typeof body === "object") {
+      body = stringify(body);
+      if (contentType === undefined || contentType === null) contentType = "application/json; charset=utf-8";
+    } else if (typeof body !== "string") body = String(body);
+    let headers = null;
+    if (result.headers !== undefined && result.headers !== null) {
+      if (typeof result.headers !== "object" || isArray(result.headers)) {
+        throw new Error("a handler returned headers " + describe(result.headers) + "; headers must be an object of strings");
+      }
+      const copy = {};
+      for (const name of Object.keys(result.headers)) {
+        const value = result.headers[name];
+        if (value !== undefined && value !== null) copy[name] = typeof value === "string" ? value : String(value);
+      }
+      headers = stringify(copy);
+    }
+    host.Respond(status, contentType === undefined || contentType === null ? "" : contentType, headers, body);
+  }
+
+  function dispatch(ref, requestJson) {
+    const result = resolve(ref)(parse(requestJson));
+    if (isThenable(result)) return Promise.resolve(result).then(respond);
+    respond(result);
+    return undefined;
+  }
+
+  function runInit(contextJson) {
+    if (typeof globalThis.init !== "function") return undefined;
+    const result = globalThis.init(parse(contextJson));
+    return isThenable(result) ? Promise.resolve(result).then(function () { return undefined; }) : undefined;
+  }
+
+  function isFunction(ref) {
+    const fn = ref.charCodeAt(0) === 35 ? functions.get(ref) : globalThis[ref];
+    return typeof fn === "function";
+  }
+
+  const api = { register, writeLog, console };
+  for (const name of Object.keys(api)) {
+    Object.defineProperty(globalThis, name, { value: api[name], writable: true, configurable: true, enumerable: false });
+  }
+
+  return { dispatch, runInit, isFunction };
+})
