@@ -2,12 +2,6 @@ using AiWebEngine.Hosting;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.Configuration.AddCommandLine(args, CommandLineAliases.Switches);
-if (string.IsNullOrEmpty(builder.Configuration[WebHostDefaults.ServerUrlsKey]))
-{
-    // aiwebengine's port, the one the user's guide and its curl lines use.
-    builder.WebHost.UseUrls("http://localhost:3000");
-}
-
 builder.Services.AddAiWebEngine();
 
 var app = builder.Build();

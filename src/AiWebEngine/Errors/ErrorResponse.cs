@@ -19,8 +19,15 @@ internal static class ErrorResponse
             return;
         }
 
-        // An error body replaces whatever a handler had set; the status-code-pages middleware must not write a second one.
+        // An error body replaces whatever a handler had set (but Allow, which a 405 needs); the
+        // status-code-pages middleware must not write a second one.
+        var allow = context.Response.Headers.Allow;
         context.Response.Clear();
+        if (allow.Count > 0)
+        {
+            context.Response.Headers.Allow = allow;
+        }
+
         if (context.Features.Get<IStatusCodePagesFeature>() is { } pages)
         {
             pages.Enabled = false;

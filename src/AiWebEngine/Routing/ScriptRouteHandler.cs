@@ -8,7 +8,7 @@ using Microsoft.Extensions.Options;
 namespace AiWebEngine.Routing;
 
 /// <summary>Serves one request through a script's route handler.</summary>
-internal sealed partial class ScriptRouteHandler(IOptions<HttpOptions> options, ILogger<ScriptRouteHandler> logger)
+internal sealed partial class ScriptRouteHandler(RouteTable table, IOptions<HttpOptions> options, ILogger<ScriptRouteHandler> logger)
 {
     private const string DefaultContentType = "text/plain; charset=utf-8";
 
@@ -37,7 +37,7 @@ internal sealed partial class ScriptRouteHandler(IOptions<HttpOptions> options, 
         ScriptResponse response;
         try
         {
-            response = await route.Instance.HandleAsync(route.HandlerRef, request, context.RequestAborted);
+            response = await CallAsync(route, request, context.RequestAborted);
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
@@ -58,16 +58,44 @@ internal sealed partial class ScriptRouteHandler(IOptions<HttpOptions> options, 
                 $"The handler of {route.Method} {route.Path.Path} failed.", Details(e));
             return;
         }
-        catch (ObjectDisposedException)
+        catch (RouteGoneException)
         {
-            // The version that owned the matched endpoint was unloaded between matching and calling.
-            await ErrorResponse.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, ErrorCodes.ServiceUnavailable,
-                $"The script {route.Owner} was unloaded while this request was waiting; try again.");
+            await ErrorResponse.WriteAsync(context, StatusCodes.Status404NotFound, ErrorCodes.NotFound,
+                $"{route.Method} {route.Path.Path} was removed while the request was on its way (its script {route.Owner} was reloaded or unloaded).");
             return;
         }
 
         await WriteAsync(context, response);
     }
+
+    // The endpoint the router matched may belong to a version of the script that a reload has just
+    // replaced: the call goes to whichever version serves the route now, so a reload never fails a request.
+    private async Task<ScriptResponse> CallAsync(ScriptRoute matched, string request, CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var route = table.Snapshot.TryGetValue(matched.Key, out var current) && current.Owner == matched.Owner ? current : matched;
+            if (route.Instance.State == ScriptInstanceState.Retired && route == matched && attempt > 0)
+            {
+                throw new RouteGoneException();
+            }
+
+            try
+            {
+                return await route.Instance.HandleAsync(route.HandlerRef, request, cancellationToken);
+            }
+            catch (ObjectDisposedException) when (attempt < 3)
+            {
+                // Disposed between the lookup and the call: look again.
+            }
+            catch (ObjectDisposedException)
+            {
+                throw new RouteGoneException();
+            }
+        }
+    }
+
+    private sealed class RouteGoneException : Exception;
 
     private static Dictionary<string, object?> Details(ScriptFailedException e) => new()
     {

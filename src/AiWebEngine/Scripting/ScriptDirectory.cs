@@ -45,14 +45,16 @@ internal sealed partial class ScriptDirectory : BackgroundService
         if (_options.Watch)
         {
             // Watch before the first scan, so that a file written during the scan is not missed.
-            _watcher = new FileSystemWatcher(Root, "*.js") { IncludeSubdirectories = true, InternalBufferSize = 64 * 1024 };
-            _watcher.Created += (_, e) => Schedule(e.FullPath);
+            // No name filter: a folder created with scripts already in it (mkdir, then write) only shows
+            // up as the folder, so its files are scanned when it appears.
+            _watcher = new FileSystemWatcher(Root) { IncludeSubdirectories = true, InternalBufferSize = 64 * 1024 };
+            _watcher.Created += (_, e) => ScheduleTree(e.FullPath);
             _watcher.Changed += (_, e) => Schedule(e.FullPath);
             _watcher.Deleted += (_, e) => Schedule(e.FullPath);
             _watcher.Renamed += (_, e) =>
             {
                 Schedule(e.OldFullPath);
-                Schedule(e.FullPath);
+                ScheduleTree(e.FullPath);
             };
             _watcher.Error += (_, e) => WatcherFailed(_logger, e.GetException());
             _watcher.EnableRaisingEvents = true;
@@ -80,6 +82,27 @@ internal sealed partial class ScriptDirectory : BackgroundService
         finally
         {
             _initialLoad.TrySetResult();
+        }
+    }
+
+    private void ScheduleTree(string fullPath)
+    {
+        if (!Directory.Exists(fullPath))
+        {
+            Schedule(fullPath);
+            return;
+        }
+
+        try
+        {
+            foreach (var file in Directory.EnumerateFiles(fullPath, "*.js", SearchOption.AllDirectories))
+            {
+                Schedule(file);
+            }
+        }
+        catch (IOException)
+        {
+            // The folder went away again; its own events say so.
         }
     }
 

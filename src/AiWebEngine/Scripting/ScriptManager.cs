@@ -9,6 +9,18 @@ namespace AiWebEngine.Scripting;
 /// <summary>What is known about one script URI: the version that serves and the last failure.</summary>
 public sealed record ScriptStatus(string Uri, bool IsActive, DateTimeOffset? LoadedAt, int SizeBytes, string? Error, int? ErrorLine);
 
+/// <summary>What happened to a script.</summary>
+public enum ScriptChangeKind
+{
+    Inserted,
+    Updated,
+    Removed,
+    Failed,
+}
+
+/// <summary>One change of a script, however it came (file, reload after a heap failure, API).</summary>
+public sealed record ScriptChange(string Uri, ScriptChangeKind Kind, string? Error, int? ErrorLine, DateTimeOffset Timestamp);
+
 /// <summary>
 /// Loads, reloads and unloads scripts with the reload rules of SPEC §2: a new version is compiled
 /// and run in a fresh isolate first, and only when its top level and <c>init</c> succeed do its
@@ -34,6 +46,9 @@ internal sealed partial class ScriptManager : IDisposable
         _time = time;
         _logger = logger;
     }
+
+    /// <summary>Raised after every load, failed load and unload.</summary>
+    public event Action<ScriptChange>? Changed;
 
     /// <summary>Every known script, in URI order.</summary>
     public IReadOnlyList<ScriptStatus> Statuses =>
@@ -96,6 +111,7 @@ internal sealed partial class ScriptManager : IDisposable
         }
 
         ScriptLoaded(_logger, uri, previous is null ? "loaded" : "reloaded");
+        Raise(uri, previous is null ? ScriptChangeKind.Inserted : ScriptChangeKind.Updated, null);
         return null;
     }
 
@@ -120,6 +136,8 @@ internal sealed partial class ScriptManager : IDisposable
                 ScriptUnloaded(_logger, uri);
             }
 
+            Raise(uri, ScriptChangeKind.Removed, null);
+
             return active is not null || record.Status().Error is not null;
         }
         finally
@@ -132,6 +150,7 @@ internal sealed partial class ScriptManager : IDisposable
     {
         record.Failed(error);
         ScriptLoadFailed(_logger, record.Uri, error.Describe(), record.Status().IsActive ? "the previous version keeps serving" : "the script is not loaded");
+        Raise(record.Uri, ScriptChangeKind.Failed, error);
         return error;
     }
 
@@ -161,6 +180,9 @@ internal sealed partial class ScriptManager : IDisposable
             }
         });
     }
+
+    private void Raise(string uri, ScriptChangeKind kind, ScriptFailedException? error) =>
+        Changed?.Invoke(new ScriptChange(uri, kind, error?.Message, error?.Line, _time.GetUtcNow()));
 
     private string InitContext(string uri, bool isStartup)
     {

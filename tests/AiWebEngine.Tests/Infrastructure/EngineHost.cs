@@ -1,0 +1,149 @@
+using System.Collections.Concurrent;
+using AiWebEngine.Scripting;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace AiWebEngine.Tests.Infrastructure;
+
+/// <summary>
+/// The real application (Program) on a temporary scripts directory, in-process on TestServer or,
+/// with <c>kestrel: true</c>, on a real loopback socket.
+/// </summary>
+public sealed class EngineHost : IAsyncDisposable
+{
+    private readonly WebApplicationFactory<Program> _factory;
+    private readonly ConcurrentQueue<ScriptChange> _changes = new();
+    private event Action<ScriptChange>? ChangeSeen;
+
+    private EngineHost(string scriptsDirectory, WebApplicationFactory<Program> factory, LogCapture logs)
+    {
+        ScriptsDirectory = scriptsDirectory;
+        _factory = factory;
+        Logs = logs;
+    }
+
+    public string ScriptsDirectory { get; }
+
+    public LogCapture Logs { get; }
+
+    public IServiceProvider Services => _factory.Services;
+
+    public HttpClient Client { get; private set; } = null!;
+
+    /// <summary>The server's base address (a loopback URL when hosted on Kestrel).</summary>
+    public Uri BaseAddress => Client.BaseAddress!;
+
+    internal ScriptManager Scripts => Services.GetRequiredService<ScriptManager>();
+
+    public static async Task<EngineHost> StartAsync(
+        IReadOnlyDictionary<string, string>? scripts = null,
+        IReadOnlyDictionary<string, string?>? settings = null,
+        bool kestrel = false)
+    {
+        var directory = Directory.CreateTempSubdirectory("aiwebengine-test-").FullName;
+        foreach (var (uri, source) in scripts ?? new Dictionary<string, string>())
+        {
+            var path = Path.Combine(directory, uri);
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            await File.WriteAllTextAsync(path, source);
+        }
+
+        var logs = new LogCapture();
+        var configuration = new Dictionary<string, string?>
+        {
+            ["AiWebEngine:Scripts:Path"] = directory,
+            ["AiWebEngine:Scripts:ReloadDebounce"] = "00:00:00.050",
+            ["Logging:LogLevel:AiWebEngine"] = "Debug",
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            configuration[key] = value;
+        }
+
+        var factory = new WebApplicationFactory<Program>().WithWebHostBuilder(builder =>
+        {
+            builder.UseEnvironment("Testing");
+            builder.ConfigureAppConfiguration((_, config) => config.AddInMemoryCollection(configuration));
+            builder.ConfigureLogging(logging => logging.AddProvider(logs));
+        });
+        if (kestrel)
+        {
+            factory.UseKestrel(0);
+        }
+
+        var host = new EngineHost(directory, factory, logs);
+        host.Client = factory.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+        if (kestrel)
+        {
+            var address = factory.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
+            host.Client.Dispose();
+            host.Client = new HttpClient { BaseAddress = new Uri(address) };
+        }
+
+        host.Scripts.Changed += host.OnChanged;
+        await host.Services.GetRequiredService<ScriptDirectory>().InitialLoad.WaitAsync(TimeSpan.FromSeconds(30));
+        return host;
+    }
+
+    private void OnChanged(ScriptChange change)
+    {
+        _changes.Enqueue(change);
+        ChangeSeen?.Invoke(change);
+    }
+
+    /// <summary>Writes a script file and waits until the engine has loaded (or failed to load) it.</summary>
+    public async Task<ScriptChange> WriteScriptAsync(string uri, string source)
+    {
+        var path = Path.Combine(ScriptsDirectory, uri);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        return await WaitForChangeAsync(uri, () => File.WriteAllText(path, source));
+    }
+
+    /// <summary>Deletes a script file and waits until the engine has unloaded it.</summary>
+    public Task<ScriptChange> DeleteScriptAsync(string uri) =>
+        WaitForChangeAsync(uri, () => File.Delete(Path.Combine(ScriptsDirectory, uri)));
+
+    /// <summary>Runs <paramref name="act"/> and waits for the next change of <paramref name="uri"/>.</summary>
+    public async Task<ScriptChange> WaitForChangeAsync(string uri, Action act)
+    {
+        var seen = new TaskCompletionSource<ScriptChange>(TaskCreationOptions.RunContinuationsAsynchronously);
+        void Handler(ScriptChange change)
+        {
+            if (change.Uri == uri)
+            {
+                seen.TrySetResult(change);
+            }
+        }
+
+        ChangeSeen += Handler;
+        try
+        {
+            act();
+            return await seen.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        }
+        finally
+        {
+            ChangeSeen -= Handler;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        await _factory.DisposeAsync();
+        try
+        {
+            Directory.Delete(ScriptsDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A leftover temp directory is harmless.
+        }
+    }
+}
