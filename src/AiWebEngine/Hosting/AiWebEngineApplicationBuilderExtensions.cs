@@ -2,6 +2,7 @@ using AiWebEngine.Diagnostics;
 using AiWebEngine.Errors;
 using AiWebEngine.Routing;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Microsoft.AspNetCore.Builder;
@@ -34,6 +35,11 @@ public static class AiWebEngineApplicationBuilderExtensions
         var health = endpoints.ServiceProvider.GetRequiredService<HealthReport>();
         var group = endpoints.MapGroup("");
         group.MapGet("/health", health.WriteAsync).WithDisplayName("AiWebEngine health");
+        if (endpoints.ServiceProvider.GetRequiredService<IConfiguration>().GetValue<bool>(BaselineEndpoint.ConfigurationKey))
+        {
+            group.MapGet(BaselineEndpoint.Path, BaselineEndpoint.WriteAsync).WithDisplayName("AiWebEngine C# baseline");
+        }
+
         return group;
     }
 
