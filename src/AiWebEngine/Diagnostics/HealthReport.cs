@@ -1,5 +1,6 @@
 using System.Text.Json;
 using AiWebEngine.Scripting;
+using AiWebEngine.Streaming;
 
 namespace AiWebEngine.Diagnostics;
 
@@ -10,7 +11,7 @@ namespace AiWebEngine.Diagnostics;
 /// <c>status</c> is <c>ok</c>, or <c>degraded</c> while some script has failed to load (the server
 /// itself is serving either way, so the HTTP status is 200).
 /// </remarks>
-internal sealed class HealthReport(ScriptManager scripts)
+internal sealed class HealthReport(ScriptManager scripts, StreamRegistry streams, StreamConnectionLimiter connections)
 {
     public async Task WriteAsync(HttpContext context)
     {
@@ -39,6 +40,10 @@ internal sealed class HealthReport(ScriptManager scripts)
         }
 
         json.WriteEndArray();
+        json.WriteEndObject();
+        json.WriteStartObject("streams");
+        json.WriteNumber("paths", streams.Snapshot.Count);
+        json.WriteNumber("connections", connections.Open);
         json.WriteEndObject();
         json.WriteEndObject();
         await json.FlushAsync(context.RequestAborted);

@@ -1,6 +1,7 @@
 using AiWebEngine.Diagnostics;
 using AiWebEngine.Errors;
 using AiWebEngine.Routing;
+using AiWebEngine.Streaming;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -11,8 +12,8 @@ namespace Microsoft.AspNetCore.Builder;
 public static class AiWebEngineApplicationBuilderExtensions
 {
     /// <summary>
-    /// Adds the engine's middleware: request ids on every response and JSON bodies for the
-    /// framework's empty error responses. Call it first, before routing.
+    /// Adds the engine's middleware: request ids on every response, JSON bodies for the
+    /// framework's empty error responses, and the stream paths scripts register. Call it first.
     /// </summary>
     public static IApplicationBuilder UseAiWebEngine(this IApplicationBuilder app)
     {
@@ -20,6 +21,7 @@ public static class AiWebEngineApplicationBuilderExtensions
         EnsureAdded(app.ApplicationServices);
         app.UseMiddleware<RequestIdMiddleware>();
         app.UseStatusCodePages(StatusCodeErrors.WriteAsync);
+        app.UseMiddleware<StreamMiddleware>();
         return app;
     }
 

@@ -2,6 +2,7 @@ using AiWebEngine.Diagnostics;
 using AiWebEngine.Hosting;
 using AiWebEngine.Routing;
 using AiWebEngine.Scripting;
+using AiWebEngine.Streaming;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -12,7 +13,7 @@ namespace Microsoft.Extensions.DependencyInjection;
 public static class AiWebEngineServiceCollectionExtensions
 {
     /// <summary>
-    /// Adds the script host, the script routes and the health endpoint, with options bound from the
+    /// Adds the script host, the script routes, the streams and their topic bus, and the health endpoint, with options bound from the
     /// <c>AiWebEngine</c> configuration section and validated at start.
     /// </summary>
     public static IAiWebEngineBuilder AddAiWebEngine(this IServiceCollection services)
@@ -29,6 +30,15 @@ public static class AiWebEngineServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<HttpOptions>, HttpOptionsValidator>();
         services.AddOptions<KestrelServerOptions>().Configure<IOptions<HttpOptions>>((kestrel, http) =>
             kestrel.Limits.MaxRequestBodySize = http.Value.MaxRequestBodyBytes);
+
+        services.AddOptions<StreamOptions>().BindConfiguration(StreamOptions.SectionName).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<StreamOptions>, StreamOptionsValidator>();
+        services.TryAddSingleton<ITopicBus, InMemoryTopicBus>();
+        services.AddSingleton<StreamRegistry>();
+        services.AddSingleton<StreamPublisher>();
+        services.AddSingleton<StreamConnectionLimiter>();
+        services.AddSingleton<SseKeepAlive>();
+        services.AddSingleton<SseEndpoint>();
 
         services.AddSingleton<ScriptWatchdog>();
         services.AddSingleton<ScriptLogger>();

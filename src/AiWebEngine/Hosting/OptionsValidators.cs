@@ -1,5 +1,6 @@
 using AiWebEngine.Routing;
 using AiWebEngine.Scripting;
+using AiWebEngine.Streaming;
 using Microsoft.Extensions.Options;
 
 namespace AiWebEngine.Hosting;
@@ -11,6 +12,11 @@ internal sealed partial class ScriptOptionsValidator : IValidateOptions<ScriptOp
 
 [OptionsValidator]
 internal sealed partial class HttpOptionsValidator : IValidateOptions<HttpOptions>
+{
+}
+
+[OptionsValidator]
+internal sealed partial class StreamOptionsValidator : IValidateOptions<StreamOptions>
 {
 }
 

@@ -1,12 +1,17 @@
 using AiWebEngine.Routing;
+using AiWebEngine.Streaming;
 
 namespace AiWebEngine.Scripting;
 
 /// <summary>
-/// Owns the rules of registration: who owns which path, what a loading version stages, and the
-/// single step in which a loaded version's registrations replace its predecessor's.
+/// Owns the rules of registration: who owns which route and stream path, what a loading version
+/// stages, and the single step in which a loaded version's registrations replace its predecessor's.
 /// </summary>
-internal sealed class RegistrationCoordinator(RouteTable routes) : IScriptRegistrar
+/// <remarks>
+/// Routes and streams share one path space: a stream path answers GET only (other methods get
+/// 405), so no route of any method may use the same path.
+/// </remarks>
+internal sealed class RegistrationCoordinator(RouteTable routes, StreamRegistry streams) : IScriptRegistrar
 {
     private static readonly string[] Methods = ["GET", "POST", "PUT", "DELETE", "PATCH"];
 
@@ -33,6 +38,11 @@ internal sealed class RegistrationCoordinator(RouteTable routes) : IScriptRegist
                 return $"{verb} {path} is already registered by {owner}";
             }
 
+            if (StreamOnShape(routePath.Shape, instance) is { } stream)
+            {
+                return $"{path} is a stream path (registered by {stream.Owner}); a stream answers GET only, so no route may use its path";
+            }
+
             switch (instance.State)
             {
                 case ScriptInstanceState.Loading:
@@ -43,7 +53,39 @@ internal sealed class RegistrationCoordinator(RouteTable routes) : IScriptRegist
                         ? $"{verb} {path} is already registered by {other}"
                         : null;
                 default:
-                    return "this version of the script has been replaced or unloaded; its registrations are ignored";
+                    return Replaced;
+            }
+        }
+    }
+
+    public string? RegisterStream(ScriptInstance instance, string path)
+    {
+        if (StreamRegistry.Validate(path) is { } error)
+        {
+            return error;
+        }
+
+        lock (_sync)
+        {
+            if (streams.OwnerOf(path) is { } owner && owner != instance.Uri)
+            {
+                return $"stream {path} is already registered by {owner}";
+            }
+
+            if (RouteOnShape(path.ToLowerInvariant(), instance) is { } route)
+            {
+                return $"{path} is already a route ({route.Method} {route.Path.Path}, registered by {route.Owner}); a stream needs a path of its own";
+            }
+
+            switch (instance.State)
+            {
+                case ScriptInstanceState.Loading:
+                    instance.Staged.AddStream(path);
+                    return null;
+                case ScriptInstanceState.Active:
+                    return streams.Add(instance.Uri, path) is { } other ? $"stream {path} is already registered by {other}" : null;
+                default:
+                    return Replaced;
             }
         }
     }
@@ -59,11 +101,17 @@ internal sealed class RegistrationCoordinator(RouteTable routes) : IScriptRegist
             .ToList();
         lock (_sync)
         {
-            if (routes.ReplaceOwner(instance.Uri, staged) is { } conflict)
+            if (streams.FindConflict(instance.Uri, instance.Staged.Streams) is { } conflict)
             {
-                throw new ScriptFailedException(instance.Uri, conflict);
+                throw new ScriptFailedException(instance.Uri, $"registerWebStream: stream {conflict.Path} is already registered by {conflict.Owner}");
             }
 
+            if (routes.ReplaceOwner(instance.Uri, staged) is { } routeConflict)
+            {
+                throw new ScriptFailedException(instance.Uri, routeConflict);
+            }
+
+            streams.ReplaceOwner(instance.Uri, instance.Staged.Streams);
             instance.State = ScriptInstanceState.Active;
         }
     }
@@ -74,6 +122,52 @@ internal sealed class RegistrationCoordinator(RouteTable routes) : IScriptRegist
         lock (_sync)
         {
             routes.ReplaceOwner(uri, []);
+            streams.ReplaceOwner(uri, []);
         }
+    }
+
+    private const string Replaced = "this version of the script has been replaced or unloaded; its registrations are ignored";
+
+    // A stream of another script, or of this script's serving version, on the literal path of a route shape.
+    private (string Path, string Owner)? StreamOnShape(string shape, ScriptInstance instance)
+    {
+        foreach (var (path, owner) in streams.Snapshot)
+        {
+            if (path.Equals(shape, StringComparison.OrdinalIgnoreCase) && (owner != instance.Uri || instance.State == ScriptInstanceState.Active))
+            {
+                return (path, owner);
+            }
+        }
+
+        foreach (var path in instance.Staged.Streams)
+        {
+            if (path.Equals(shape, StringComparison.OrdinalIgnoreCase))
+            {
+                return (path, instance.Uri);
+            }
+        }
+
+        return null;
+    }
+
+    private ScriptRoute? RouteOnShape(string shape, ScriptInstance instance)
+    {
+        foreach (var route in routes.Snapshot.Values)
+        {
+            if (route.Path.Shape == shape && (route.Owner != instance.Uri || instance.State == ScriptInstanceState.Active))
+            {
+                return route;
+            }
+        }
+
+        foreach (var (_, route) in instance.Staged.Routes)
+        {
+            if (route.Path.Equals(shape, StringComparison.OrdinalIgnoreCase))
+            {
+                return new ScriptRoute(RoutePath.TryParse(route.Path, out _)!, route.Method, route.HandlerRef, instance);
+            }
+        }
+
+        return null;
     }
 }

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Microsoft.ClearScript;
 
 namespace AiWebEngine.Scripting;
@@ -22,8 +23,20 @@ public sealed class ScriptHostApi
     public string? Register(string path, string handlerRef, string method) =>
         _instance.Registrar.Register(_instance, path, handlerRef, method);
 
+    [ScriptMember("RegisterStream", ScriptAccess.Full)]
+    public string? RegisterStream(string path) => _instance.Registrar.RegisterStream(_instance, path);
+
+    [ScriptMember("SendStreamMessage", ScriptAccess.Full)]
+    public object SendStreamMessage(string data) => _instance.Host.Streams.SendToOwnStreams(_instance.Uri, data);
+
+    [ScriptMember("SendStreamMessageToPath", ScriptAccess.Full)]
+    public object SendStreamMessageToPath(string path, string data, string? filterJson) =>
+        FilterJson.TryParse(filterJson, out var filter, out var error)
+            ? _instance.Host.Streams.SendToPath(path, data, filter)
+            : error!;
+
     [ScriptMember("Log", ScriptAccess.Full)]
-    public void Log(int level, string message) => _instance.Logger.Write(_instance.Uri, (LogLevel)level, message);
+    public void Log(int level, string message) => _instance.Host.Logger.Write(_instance.Uri, (LogLevel)level, message);
 
     [ScriptMember("Respond", ScriptAccess.Full)]
     public void Respond(int status, string contentType, string? headersJson, string body) =>
@@ -36,3 +49,27 @@ public sealed class ScriptHostApi
 /// <param name="HeadersJson">A JSON object of header names to string values, or <see langword="null"/>.</param>
 /// <param name="Body">The body text.</param>
 public sealed record ScriptResponse(int Status, string ContentType, string? HeadersJson, string Body);
+
+/// <summary>Parses the filter object the bootstrap serialized: a JSON object of string values.</summary>
+internal static class FilterJson
+{
+    public static bool TryParse(string? json, out IReadOnlyDictionary<string, string>? filter, out string? error)
+    {
+        filter = null;
+        error = null;
+        if (json is null)
+        {
+            return true;
+        }
+
+        using var document = JsonDocument.Parse(json);
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var property in document.RootElement.EnumerateObject())
+        {
+            result[property.Name] = property.Value.GetString() ?? "";
+        }
+
+        filter = result;
+        return true;
+    }
+}

@@ -40,15 +40,15 @@ internal sealed partial class ScriptInstance : IDisposable
     private bool _interruptedByWatchdog;
     private bool _disposed;
 
-    public ScriptInstance(string uri, long version, ScriptOptions options, IScriptRegistrar registrar, ScriptLogger logger, ScriptWatchdog watchdog, TimeProvider time, Action<ScriptInstance> onBroken)
+    public ScriptInstance(string uri, long version, ScriptHostServices host, Action<ScriptInstance> onBroken)
     {
         _onBroken = onBroken;
         Uri = uri;
         Version = version;
-        Registrar = registrar;
-        Logger = logger;
-        _watchdog = watchdog;
-        _time = time;
+        Host = host;
+        var options = host.Options;
+        _watchdog = host.Watchdog;
+        _time = host.Time;
         _callTimeout = options.CallTimeout;
 
         var heapBytes = (ulong)options.MaxHeapMiB * 1024 * 1024;
@@ -83,9 +83,10 @@ internal sealed partial class ScriptInstance : IDisposable
     /// <summary>Set when a call broke the heap limit: the isolate is unusable and the script must be reloaded.</summary>
     public bool IsBroken { get; private set; }
 
-    public IScriptRegistrar Registrar { get; }
+    /// <summary>The engine services the script API reaches.</summary>
+    public ScriptHostServices Host { get; }
 
-    public ScriptLogger Logger { get; }
+    public IScriptRegistrar Registrar => Host.Registrar;
 
     /// <summary>Registrations made while <see cref="State"/> is <see cref="ScriptInstanceState.Loading"/>.</summary>
     public ScriptRegistrations Staged { get; } = new();

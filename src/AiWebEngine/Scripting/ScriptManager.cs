@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using AiWebEngine.Streaming;
 using Microsoft.Extensions.Options;
 
 namespace AiWebEngine.Scripting;
@@ -31,18 +32,16 @@ internal sealed partial class ScriptManager : IDisposable
     private readonly ConcurrentDictionary<string, ScriptRecord> _records = new(StringComparer.Ordinal);
     private readonly ScriptOptions _options;
     private readonly RegistrationCoordinator _coordinator;
-    private readonly ScriptLogger _scriptLogger;
-    private readonly ScriptWatchdog _watchdog;
+    private readonly ScriptHostServices _host;
     private readonly TimeProvider _time;
     private readonly ILogger<ScriptManager> _logger;
     private long _versions;
 
-    public ScriptManager(IOptions<ScriptOptions> options, RegistrationCoordinator coordinator, ScriptLogger scriptLogger, ScriptWatchdog watchdog, TimeProvider time, ILogger<ScriptManager> logger)
+    public ScriptManager(IOptions<ScriptOptions> options, RegistrationCoordinator coordinator, ScriptLogger scriptLogger, ScriptWatchdog watchdog, StreamPublisher streams, TimeProvider time, ILogger<ScriptManager> logger)
     {
         _options = options.Value;
         _coordinator = coordinator;
-        _scriptLogger = scriptLogger;
-        _watchdog = watchdog;
+        _host = new ScriptHostServices(_options, coordinator, scriptLogger, watchdog, streams, time);
         _time = time;
         _logger = logger;
     }
@@ -84,7 +83,7 @@ internal sealed partial class ScriptManager : IDisposable
         ScriptInstance? instance = null;
         try
         {
-            instance = new ScriptInstance(uri, Interlocked.Increment(ref _versions), _options, _coordinator, _scriptLogger, _watchdog, _time, OnBroken);
+            instance = new ScriptInstance(uri, Interlocked.Increment(ref _versions), _host, OnBroken);
             await instance.ExecuteAsync(source, cancellationToken);
             await instance.InitAsync(InitContext(uri, isStartup), cancellationToken);
             foreach (var (what, handlerRef) in instance.Staged.NamedHandlers())

@@ -10,11 +10,17 @@ internal sealed record RouteRegistration(string Path, string Method, string Hand
 internal sealed class ScriptRegistrations
 {
     private readonly Dictionary<string, RouteRegistration> _routes = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _streams = new(StringComparer.Ordinal);
 
     /// <summary>Adds a route, replacing the script's own earlier one with the same key.</summary>
     public void AddRoute(string key, RouteRegistration route) => _routes[key] = route;
 
     public IReadOnlyCollection<KeyValuePair<string, RouteRegistration>> Routes => _routes;
+
+    /// <summary>Adds a stream path (a second registration of the same path is a no-op).</summary>
+    public void AddStream(string path) => _streams.Add(path);
+
+    public IReadOnlyCollection<string> Streams => _streams;
 
     /// <summary>Every handler the script named by a string; each must name a function once loading ends.</summary>
     public IEnumerable<(string What, string HandlerRef)> NamedHandlers() =>
@@ -28,4 +34,7 @@ internal interface IScriptRegistrar
 {
     /// <summary>Registers a route for <paramref name="instance"/>; returns an error message, or <see langword="null"/>.</summary>
     string? Register(ScriptInstance instance, string path, string handlerRef, string method);
+
+    /// <summary>Registers a stream path for <paramref name="instance"/>; returns an error message, or <see langword="null"/>.</summary>
+    string? RegisterStream(ScriptInstance instance, string path);
 }

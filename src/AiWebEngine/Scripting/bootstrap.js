@@ -96,6 +96,60 @@
     error: logAt(4),
   };
 
+  // ---- streams --------------------------------------------------------------------------------
+
+  // Objects and arrays are sent as JSON; strings verbatim, so sendStreamMessage(JSON.stringify(x))
+  // and sendStreamMessage(x) deliver the same bytes.
+  function payload(api, data) {
+    if (typeof data === "string") return data;
+    if (data === null || typeof data !== "object") {
+      fail(api, "data must be an object, an array or a string, got " + describe(data));
+    }
+    let json;
+    try {
+      json = stringify(data);
+    } catch (e) {
+      fail(api, "data cannot be serialized as JSON: " + e.message);
+    }
+    if (typeof json !== "string") fail(api, "data serializes to nothing (its toJSON returned undefined)");
+    return json;
+  }
+
+  function filterJson(api, filter) {
+    if (filter === undefined || filter === null) return null;
+    if (typeof filter !== "object" || isArray(filter)) {
+      fail(api, "filter must be an object of metadata values such as { room: \"general\" }, got " + describe(filter));
+    }
+    const copy = {};
+    for (const key of Object.keys(filter)) {
+      const value = filter[key];
+      if (typeof value === "string") copy[key] = value;
+      else if (typeof value === "number" || typeof value === "boolean") copy[key] = String(value);
+      else fail(api, "filter." + key + " must be a string, number or boolean, got " + describe(value));
+    }
+    return stringify(copy);
+  }
+
+  function sent(api, result) {
+    if (typeof result === "string") fail(api, result);
+    return result;
+  }
+
+  function registerWebStream(path) {
+    if (typeof path !== "string") fail("registerWebStream", "path must be a string starting with '/', got " + describe(path));
+    check("registerWebStream", host.RegisterStream(path));
+  }
+
+  function sendStreamMessage(data) {
+    return sent("sendStreamMessage", host.SendStreamMessage(payload("sendStreamMessage", data)));
+  }
+
+  function sendStreamMessageToPath(path, data, filter) {
+    const api = "sendStreamMessageToPath";
+    if (typeof path !== "string") fail(api, "path must be a string starting with '/', got " + describe(path));
+    return sent(api, host.SendStreamMessageToPath(path, payload(api, data), filterJson(api, filter)));
+  }
+
   // ---- what the host calls --------------------------------------------------------------------
 
   function respond(result) {
@@ -150,7 +204,7 @@
     return typeof fn === "function";
   }
 
-  const api = { register, writeLog, console };
+  const api = { register, writeLog, console, registerWebStream, sendStreamMessage, sendStreamMessageToPath };
   for (const name of Object.keys(api)) {
     Object.defineProperty(globalThis, name, { value: api[name], writable: true, configurable: true, enumerable: false });
   }

@@ -1,0 +1,12 @@
+using AiWebEngine.Streaming;
+
+namespace AiWebEngine.Scripting;
+
+/// <summary>The engine services every script instance uses.</summary>
+internal sealed record ScriptHostServices(
+    ScriptOptions Options,
+    IScriptRegistrar Registrar,
+    ScriptLogger Logger,
+    ScriptWatchdog Watchdog,
+    StreamPublisher Streams,
+    TimeProvider Time);

@@ -1,0 +1,57 @@
+namespace AiWebEngine.Streaming;
+
+/// <summary>
+/// One published message, shared by every subscriber it goes to. Its SSE frame is encoded once,
+/// on first use, and the same bytes are written to every client.
+/// </summary>
+public sealed class BusMessage
+{
+    private byte[]? _sseFrame;
+
+    public BusMessage(long id, string data, IReadOnlyDictionary<string, string>? filter)
+    {
+        Id = id;
+        Data = data;
+        Filter = filter;
+    }
+
+    private BusMessage(byte[] frame)
+    {
+        Data = "";
+        _sseFrame = frame;
+    }
+
+    /// <summary>A keep-alive comment, queued to idle connections.</summary>
+    public static BusMessage KeepAlive { get; } = new(SseFrames.KeepAlive.ToArray());
+
+    /// <summary>The message's id in its topic: increases by one per message.</summary>
+    public long Id { get; }
+
+    /// <summary>The payload, exactly as it was sent (JSON text or a plain string).</summary>
+    public string Data { get; }
+
+    /// <summary>Who it is for (SPEC §4.3), or <see langword="null"/> for everyone.</summary>
+    public IReadOnlyDictionary<string, string>? Filter { get; }
+
+    /// <summary><c>id: n\ndata: …\n\n</c>, encoded once. Encoding twice in a race gives equal bytes, so no lock is needed.</summary>
+    public ReadOnlyMemory<byte> SseFrame => _sseFrame ??= SseFrames.Message(Id, Data);
+
+    /// <summary>Whether a connection with <paramref name="metadata"/> receives this message.</summary>
+    public bool IsFor(IReadOnlyDictionary<string, string> metadata)
+    {
+        if (Filter is null || metadata.Count == 0)
+        {
+            return true;
+        }
+
+        foreach (var (key, value) in metadata)
+        {
+            if (!Filter.TryGetValue(key, out var wanted) || !string.Equals(wanted, value, StringComparison.Ordinal))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+}

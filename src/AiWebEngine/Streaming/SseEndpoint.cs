@@ -1,0 +1,85 @@
+using System.Globalization;
+using AiWebEngine.Errors;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Options;
+
+namespace AiWebEngine.Streaming;
+
+/// <summary>
+/// Serves one Server-Sent-Events connection to a bus topic (SPEC §4.1): headers flushed at once,
+/// <c>retry:</c>, replay after <c>Last-Event-ID</c>, then live frames and keep-alives until the
+/// topic ends, the client leaves, it falls too far behind, or the server stops.
+/// </summary>
+internal sealed class SseEndpoint(
+    ITopicBus bus,
+    SseKeepAlive keepAlive,
+    StreamConnectionLimiter limiter,
+    IHostApplicationLifetime lifetime,
+    IOptions<StreamOptions> options,
+    TimeProvider time)
+{
+    private readonly byte[] _prelude = SseFrames.Retry(options.Value.RetryMilliseconds);
+
+    public async Task ServeAsync(HttpContext context, string topic)
+    {
+        if (!limiter.TryAcquire())
+        {
+            await ErrorResponse.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, ErrorCodes.Overloaded,
+                $"The server holds its maximum of {limiter.Max} stream connections (AiWebEngine:Streams:MaxConnections); retry later.");
+            return;
+        }
+
+        try
+        {
+            using var subscriber = bus.Subscribe(topic, Metadata(context.Request.Query), LastEventId(context.Request));
+            subscriber.Overflow += context.Abort;
+            await using var aborted = context.RequestAborted.UnsafeRegister(static s => ((TopicSubscriber)s!).Complete(), subscriber);
+            await using var stopping = lifetime.ApplicationStopping.UnsafeRegister(static s => ((TopicSubscriber)s!).Complete(), subscriber);
+
+            var response = context.Response;
+            response.StatusCode = StatusCodes.Status200OK;
+            response.ContentType = "text/event-stream; charset=utf-8";
+            response.Headers.CacheControl = "no-cache";
+            response.Headers["X-Accel-Buffering"] = "no";
+            context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+
+            keepAlive.Track(subscriber);
+            try
+            {
+                await SseStreamWriter.RunAsync(response.BodyWriter, subscriber, _prelude, time);
+            }
+            finally
+            {
+                keepAlive.Untrack(subscriber);
+            }
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The client disconnected: the normal end of a stream.
+        }
+        catch (IOException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The connection broke mid-write: also a normal end.
+        }
+        finally
+        {
+            limiter.Release();
+        }
+    }
+
+    /// <summary>A connection's metadata: its query string, one value per key (the last wins).</summary>
+    public static Dictionary<string, string> Metadata(IQueryCollection query)
+    {
+        var metadata = new Dictionary<string, string>(query.Count, StringComparer.Ordinal);
+        foreach (var (key, values) in query)
+        {
+            metadata[key] = values.Count == 0 ? "" : values[^1] ?? "";
+        }
+
+        return metadata;
+    }
+
+    /// <summary>The <c>Last-Event-ID</c> header as an id; anything that is not a non-negative integer means "none".</summary>
+    public static long? LastEventId(HttpRequest request) =>
+        long.TryParse(request.Headers["Last-Event-ID"].ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out var id) ? id : null;
+}

@@ -1,0 +1,28 @@
+using Microsoft.Extensions.Options;
+
+namespace AiWebEngine.Streaming;
+
+/// <summary>Counts open stream connections against <see cref="StreamOptions.MaxConnections"/>.</summary>
+internal sealed class StreamConnectionLimiter(IOptions<StreamOptions> options)
+{
+    private readonly int _max = options.Value.MaxConnections;
+    private int _open;
+
+    /// <summary>Connections open now.</summary>
+    public int Open => Volatile.Read(ref _open);
+
+    public int Max => _max;
+
+    public bool TryAcquire()
+    {
+        if (Interlocked.Increment(ref _open) <= _max)
+        {
+            return true;
+        }
+
+        Interlocked.Decrement(ref _open);
+        return false;
+    }
+
+    public void Release() => Interlocked.Decrement(ref _open);
+}

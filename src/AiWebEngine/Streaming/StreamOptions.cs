@@ -1,0 +1,37 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace AiWebEngine.Streaming;
+
+/// <summary>Options of the Server-Sent-Events streams, bound from <c>AiWebEngine:Streams</c>.</summary>
+public sealed class StreamOptions
+{
+    /// <summary>The configuration section these options are bound from.</summary>
+    public const string SectionName = "AiWebEngine:Streams";
+
+    /// <summary>
+    /// Frames one client may have queued. A client that falls this far behind is disconnected (it
+    /// reconnects and resumes from its <c>Last-Event-ID</c>). Default: 1024.
+    /// </summary>
+    [Range(1, 1_000_000)]
+    public int QueueCapacity { get; set; } = 1024;
+
+    /// <summary>Messages each stream keeps for <c>Last-Event-ID</c> replay. Default: 256.</summary>
+    [Range(0, 100_000)]
+    public int ReplayDepth { get; set; } = 256;
+
+    /// <summary>Idle time after which a keep-alive comment (<c>:</c>) is written. Default: 15 seconds.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "01:00:00")]
+    public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>Concurrent stream connections (all stream paths and subscription streams together); over it, 503. Default: 20 000.</summary>
+    [Range(1, 10_000_000)]
+    public int MaxConnections { get; set; } = 20_000;
+
+    /// <summary>Largest message, in UTF-8 bytes; a larger one makes the send function throw. Default: 1 MiB.</summary>
+    [Range(1, 64 * 1024 * 1024)]
+    public int MaxMessageBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>The reconnection delay sent to clients as <c>retry:</c>, in milliseconds. Default: 3000.</summary>
+    [Range(0, 3_600_000)]
+    public int RetryMilliseconds { get; set; } = 3000;
+}

@@ -1,0 +1,113 @@
+using AiWebEngine.Routing;
+
+namespace AiWebEngine.Streaming;
+
+/// <summary>
+/// Which stream paths exist and which script owns each. A path's messages travel on the bus topic
+/// <see cref="TopicOf"/>; a path that stops being registered has its topic completed, which ends
+/// its clients' streams.
+/// </summary>
+internal sealed class StreamRegistry(ITopicBus bus)
+{
+    private readonly Lock _sync = new();
+    private Dictionary<string, string> _owners = new(StringComparer.Ordinal);
+
+    /// <summary>The bus topic of a stream path.</summary>
+    public static string TopicOf(string path) => "stream:" + path;
+
+    /// <summary>Path → owning script URI, an immutable snapshot.</summary>
+    public IReadOnlyDictionary<string, string> Snapshot => Volatile.Read(ref _owners);
+
+    public string? OwnerOf(string path) => Snapshot.GetValueOrDefault(path);
+
+    /// <summary>The stream paths <paramref name="uri"/> owns now.</summary>
+    public List<string> PathsOf(string uri)
+    {
+        var paths = new List<string>();
+        foreach (var (path, owner) in Snapshot)
+        {
+            if (owner == uri)
+            {
+                paths.Add(path);
+            }
+        }
+
+        return paths;
+    }
+
+    /// <summary>The checks of SPEC §3 for a stream path; <see langword="null"/> when valid.</summary>
+    public static string? Validate(string path)
+    {
+        if (RoutePath.Validate(path) is { } error)
+        {
+            return error;
+        }
+
+        return path.Contains("..", StringComparison.Ordinal) ? $"path '{path}' contains '..'" : null;
+    }
+
+    /// <summary>Adds a path for a script that is serving. Returns the other owner on conflict.</summary>
+    public string? Add(string uri, string path)
+    {
+        lock (_sync)
+        {
+            if (_owners.TryGetValue(path, out var owner))
+            {
+                return owner == uri ? null : owner;
+            }
+
+            Volatile.Write(ref _owners, new Dictionary<string, string>(_owners, StringComparer.Ordinal) { [path] = uri });
+        }
+
+        return null;
+    }
+
+    /// <summary>The first of <paramref name="paths"/> another script owns, with its owner.</summary>
+    public (string Path, string Owner)? FindConflict(string uri, IEnumerable<string> paths)
+    {
+        var owners = Snapshot;
+        foreach (var path in paths)
+        {
+            if (owners.TryGetValue(path, out var owner) && owner != uri)
+            {
+                return (path, owner);
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Makes <paramref name="paths"/> the only paths of <paramref name="uri"/>; ends the clients of paths it no longer has.</summary>
+    /// <remarks>Call <see cref="FindConflict"/> first, under the same outer lock.</remarks>
+    public void ReplaceOwner(string uri, IReadOnlyCollection<string> paths)
+    {
+        var removed = new List<string>();
+        lock (_sync)
+        {
+            var next = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var (path, owner) in _owners)
+            {
+                if (owner != uri)
+                {
+                    next[path] = owner;
+                }
+                else if (!paths.Contains(path))
+                {
+                    removed.Add(path);
+                }
+            }
+
+            foreach (var path in paths)
+            {
+                next[path] = uri;
+            }
+
+            Volatile.Write(ref _owners, next);
+        }
+
+        foreach (var path in removed)
+        {
+            bus.Complete(TopicOf(path));
+        }
+    }
+}

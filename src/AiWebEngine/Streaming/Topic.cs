@@ -1,0 +1,137 @@
+namespace AiWebEngine.Streaming;
+
+/// <summary>
+/// One topic of the in-memory bus: its subscribers, its message ids and the ring of the last
+/// <see cref="StreamOptions.ReplayDepth"/> messages.
+/// </summary>
+/// <remarks>
+/// Publishing, subscribing (with replay) and unsubscribing take one lock, so a message is either
+/// replayed to a new subscriber or delivered to it live, never both and never neither, and every
+/// subscriber receives messages in id order.
+/// </remarks>
+internal sealed class Topic(string name, int replayDepth, int queueCapacity)
+{
+    private readonly Lock _sync = new();
+    private readonly HashSet<TopicSubscriber> _subscribers = [];
+    private readonly BusMessage[] _ring = new BusMessage[replayDepth];
+    private int _ringNext;
+    private int _ringCount;
+    private long _lastId;
+    private long _published;
+    private long _disconnected;
+    private bool _completed;
+
+    public string Name { get; } = name;
+
+    public int Publish(string data, IReadOnlyDictionary<string, string>? filter)
+    {
+        lock (_sync)
+        {
+            var message = new BusMessage(++_lastId, data, filter);
+            _published++;
+            if (_ring.Length > 0)
+            {
+                _ring[_ringNext] = message;
+                _ringNext = (_ringNext + 1) % _ring.Length;
+                _ringCount = Math.Min(_ringCount + 1, _ring.Length);
+            }
+
+            var queued = 0;
+            foreach (var subscriber in _subscribers)
+            {
+                if (!message.IsFor(subscriber.Metadata))
+                {
+                    continue;
+                }
+
+                if (subscriber.TryEnqueue(message))
+                {
+                    queued++;
+                }
+                else if (subscriber.Overflowed)
+                {
+                    _disconnected++;
+                }
+            }
+
+            return queued;
+        }
+    }
+
+    public TopicSubscriber Subscribe(IReadOnlyDictionary<string, string> metadata, long? lastEventId)
+    {
+        var subscriber = new TopicSubscriber(metadata, queueCapacity + _ring.Length, Unsubscribe);
+        lock (_sync)
+        {
+            if (_completed)
+            {
+                subscriber.Complete();
+                return subscriber;
+            }
+
+            if (lastEventId is { } last)
+            {
+                var start = (_ringNext - _ringCount + _ring.Length) % Math.Max(_ring.Length, 1);
+                for (var i = 0; i < _ringCount; i++)
+                {
+                    var message = _ring[(start + i) % _ring.Length];
+                    if (message.Id > last && message.IsFor(metadata))
+                    {
+                        subscriber.TryEnqueue(message);
+                    }
+                }
+            }
+
+            _subscribers.Add(subscriber);
+        }
+
+        return subscriber;
+    }
+
+    private void Unsubscribe(TopicSubscriber subscriber)
+    {
+        lock (_sync)
+        {
+            _subscribers.Remove(subscriber);
+        }
+    }
+
+    /// <summary>Ends every subscriber; the topic takes no new ones.</summary>
+    public void Complete()
+    {
+        TopicSubscriber[] ended;
+        lock (_sync)
+        {
+            _completed = true;
+            ended = [.. _subscribers];
+            _subscribers.Clear();
+        }
+
+        foreach (var subscriber in ended)
+        {
+            subscriber.Complete();
+        }
+    }
+
+    public void ForEachSubscriber(Action<TopicSubscriber> action)
+    {
+        TopicSubscriber[] current;
+        lock (_sync)
+        {
+            current = [.. _subscribers];
+        }
+
+        foreach (var subscriber in current)
+        {
+            action(subscriber);
+        }
+    }
+
+    public TopicStats Stats()
+    {
+        lock (_sync)
+        {
+            return new TopicStats(_subscribers.Count, _published, _disconnected, _lastId);
+        }
+    }
+}

@@ -1,0 +1,79 @@
+using System.Threading.Channels;
+
+namespace AiWebEngine.Streaming;
+
+/// <summary>
+/// One subscriber of a topic: a bounded queue of messages and the connection's metadata.
+/// Disposing it unsubscribes at once.
+/// </summary>
+/// <remarks>
+/// The queue never blocks the publisher: when it is full the subscriber is marked
+/// <see cref="Overflowed"/>, its queue is completed and <see cref="Overflow"/> fires, so that the
+/// transport drops the connection (the client reconnects and resumes from its last id).
+/// </remarks>
+public sealed class TopicSubscriber : IDisposable
+{
+    private readonly Channel<BusMessage> _queue;
+    private readonly Action<TopicSubscriber> _unsubscribe;
+    private int _disposed;
+
+    internal TopicSubscriber(IReadOnlyDictionary<string, string> metadata, int capacity, Action<TopicSubscriber> unsubscribe)
+    {
+        Metadata = metadata;
+        _unsubscribe = unsubscribe;
+        _queue = Channel.CreateBounded<BusMessage>(new BoundedChannelOptions(capacity)
+        {
+            FullMode = BoundedChannelFullMode.Wait,
+            SingleReader = true,
+            SingleWriter = false,
+            AllowSynchronousContinuations = false,
+        });
+    }
+
+    /// <summary>The connection's metadata, matched against message filters.</summary>
+    public IReadOnlyDictionary<string, string> Metadata { get; }
+
+    /// <summary>The messages to deliver; completes when the topic ends, the subscriber overflows or is ended.</summary>
+    public ChannelReader<BusMessage> Messages => _queue.Reader;
+
+    /// <summary>Whether the subscriber was dropped because its queue was full.</summary>
+    public bool Overflowed { get; private set; }
+
+    /// <summary>Fires once when the queue overflows; the transport aborts the connection.</summary>
+    public event Action? Overflow;
+
+    /// <summary>When the transport last wrote to the client (a <see cref="TimeProvider"/> timestamp), for keep-alives.</summary>
+    internal long LastActivity;
+
+    internal bool TryEnqueue(BusMessage message)
+    {
+        if (_queue.Writer.TryWrite(message))
+        {
+            return true;
+        }
+
+        if (!Overflowed && _disposed == 0 && !_queue.Reader.Completion.IsCompleted)
+        {
+            Overflowed = true;
+            _queue.Writer.TryComplete();
+            Overflow?.Invoke();
+        }
+
+        return false;
+    }
+
+    /// <summary>Queues a keep-alive comment, unless the queue is full (then the client is behind anyway).</summary>
+    internal void EnqueueKeepAlive() => _queue.Writer.TryWrite(BusMessage.KeepAlive);
+
+    /// <summary>Ends the subscription: the transport writes what is queued and closes the stream.</summary>
+    public void Complete() => _queue.Writer.TryComplete();
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            _queue.Writer.TryComplete();
+            _unsubscribe(this);
+        }
+    }
+}
