@@ -17,7 +17,7 @@
     if (isArray(value)) return "an array";
     if (typeof value === "string") return stringify(value.length > 60 ? value.slice(0, 57) + "..." : value);
     if (typeof value === "number" || typeof value === "boolean") return typeof value + " " + String(value);
-    return "a " + typeof value;
+    return typeof value === "object" ? "an object" : "a " + typeof value;
   }
 
   function fail(api, message) {

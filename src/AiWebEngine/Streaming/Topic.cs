@@ -37,6 +37,7 @@ internal sealed class Topic(string name, int replayDepth, int queueCapacity)
             }
 
             var queued = 0;
+            List<TopicSubscriber>? overflowed = null;
             foreach (var subscriber in _subscribers)
             {
                 if (!message.IsFor(subscriber.Metadata))
@@ -48,10 +49,17 @@ internal sealed class Topic(string name, int replayDepth, int queueCapacity)
                 {
                     queued++;
                 }
-                else if (subscriber.Overflowed)
+                else
                 {
-                    _disconnected++;
+                    (overflowed ??= []).Add(subscriber);
                 }
+            }
+
+            if (overflowed is not null)
+            {
+                // Too far behind: dropped here, disconnected by its transport, resumed by its client.
+                _disconnected += overflowed.Count;
+                _subscribers.ExceptWith(overflowed);
             }
 
             return queued;

@@ -59,6 +59,9 @@ public sealed class HostingTests
         using var client = new HttpClient { BaseAddress = host.BaseAddress };
         Assert.Equal("Hello over TCP", await HttpAssert.TextAsync(await client.GetAsync("/hello")));
         await HttpAssert.ErrorAsync(await client.GetAsync("/missing"), HttpStatusCode.NotFound, "NOT_FOUND");
-        await HttpAssert.ErrorAsync(await client.PostAsync("/upload", new ByteArrayContent(new byte[(1024 * 1024) + 10])), HttpStatusCode.RequestEntityTooLarge, "PAYLOAD_TOO_LARGE");
+        // With Expect: 100-continue the client waits for the server's verdict before sending the body.
+        using var upload = new HttpRequestMessage(HttpMethod.Post, "/upload") { Content = new ByteArrayContent(new byte[(1024 * 1024) + 10]) };
+        upload.Headers.ExpectContinue = true;
+        await HttpAssert.ErrorAsync(await client.SendAsync(upload), HttpStatusCode.RequestEntityTooLarge, "PAYLOAD_TOO_LARGE");
     }
 }

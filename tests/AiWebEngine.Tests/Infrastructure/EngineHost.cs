@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -44,7 +45,8 @@ public sealed class EngineHost : IAsyncDisposable
     public static async Task<EngineHost> StartAsync(
         IReadOnlyDictionary<string, string>? scripts = null,
         IReadOnlyDictionary<string, string?>? settings = null,
-        bool kestrel = false)
+        bool kestrel = false,
+        TimeProvider? time = null)
     {
         var directory = Directory.CreateTempSubdirectory("aiwebengine-test-").FullName;
         foreach (var (uri, source) in scripts ?? new Dictionary<string, string>())
@@ -71,6 +73,11 @@ public sealed class EngineHost : IAsyncDisposable
             builder.UseEnvironment("Testing");
             builder.ConfigureAppConfiguration((_, config) => config.AddInMemoryCollection(configuration));
             builder.ConfigureLogging(logging => logging.AddProvider(logs));
+            if (time is not null)
+            {
+                builder.ConfigureTestServices(services => services.AddSingleton(time));
+            }
+
         });
         if (kestrel)
         {

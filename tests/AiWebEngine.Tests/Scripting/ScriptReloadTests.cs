@@ -24,7 +24,7 @@ public sealed class ScriptReloadTests
             {
                 var response = await host.Client.GetAsync("/version");
                 var body = await response.Content.ReadAsStringAsync();
-                lock (seen)
+                lock (failures)
                 {
                     if (response.StatusCode != HttpStatusCode.OK)
                     {
@@ -44,8 +44,22 @@ public sealed class ScriptReloadTests
             await Task.Delay(50);
         }
 
+        // Let the request loop observe the last version before stopping it.
+        for (var i = 0; i < 200 && !SeenLast(); i++)
+        {
+            await Task.Delay(25);
+        }
+
         await stop.CancelAsync();
         await load;
+
+        bool SeenLast()
+        {
+            lock (failures)
+            {
+                return seen.Contains("v5");
+            }
+        }
 
         Assert.True(failures.Count == 0, string.Join("\n", failures));
         Assert.Equal("v5", seen[^1]);

@@ -1,0 +1,149 @@
+using AiWebEngine.Streaming;
+using Microsoft.Extensions.Options;
+
+namespace AiWebEngine.Tests.Streaming;
+
+/// <summary>The delivery guarantees of SPEC §4.2 and the filters of §4.3, on the bus itself.</summary>
+public sealed class TopicBusTests
+{
+    private static readonly Dictionary<string, string> NoMetadata = new();
+
+    private static InMemoryTopicBus Bus(int queue = 1024, int replay = 256) =>
+        new(Options.Create(new StreamOptions { QueueCapacity = queue, ReplayDepth = replay }));
+
+    private static List<long> Drain(TopicSubscriber subscriber)
+    {
+        var ids = new List<long>();
+        while (subscriber.Messages.TryRead(out var message))
+        {
+            ids.Add(message.Id);
+        }
+
+        return ids;
+    }
+
+    [Fact]
+    public void Replay_GivesEveryKeptMessageAfterTheLastId_InOrder_ThenLive()
+    {
+        var bus = Bus(replay: 5);
+        for (var i = 0; i < 8; i++)
+        {
+            bus.Publish("t", $"m{i}");
+        }
+
+        var resumed = bus.Subscribe("t", NoMetadata, lastEventId: 5);
+        var tooOld = bus.Subscribe("t", NoMetadata, lastEventId: 1);
+        bus.Publish("t", "live");
+
+        Assert.Equal([6, 7, 8, 9], Drain(resumed));
+        Assert.Equal([4, 5, 6, 7, 8, 9], Drain(tooOld));
+    }
+
+    [Fact]
+    public async Task Replay_AndLive_NeverDuplicateOrSkip_UnderConcurrentPublishing()
+    {
+        var bus = Bus(queue: 100_000, replay: 256);
+        var publisher = Task.Run(() =>
+        {
+            for (var i = 0; i < 20_000; i++)
+            {
+                bus.Publish("t", "x");
+            }
+        });
+        var subscribers = new List<TopicSubscriber>();
+        while (!publisher.IsCompleted)
+        {
+            var last = bus.GetStats("t")?.LastId ?? 0;
+            subscribers.Add(bus.Subscribe("t", NoMetadata, Math.Max(0, last - 100)));
+            await Task.Yield();
+        }
+
+        await publisher;
+        foreach (var subscriber in subscribers)
+        {
+            var ids = Drain(subscriber);
+            Assert.Equal(20_000, ids[^1]);
+            for (var i = 1; i < ids.Count; i++)
+            {
+                Assert.Equal(ids[i - 1] + 1, ids[i]);
+            }
+        }
+    }
+
+    [Fact]
+    public void FullQueue_DisconnectsThatSubscriber_WithoutTouchingTheOthers()
+    {
+        var bus = Bus(queue: 3, replay: 0);
+        var slow = bus.Subscribe("t", NoMetadata, null);
+        var fast = bus.Subscribe("t", NoMetadata, null);
+        var overflowed = 0;
+        slow.Overflow += () => overflowed++;
+
+        for (var i = 0; i < 10; i++)
+        {
+            bus.Publish("t", "m");
+            Drain(fast);
+        }
+
+        Assert.True(slow.Overflowed);
+        Assert.Equal(1, overflowed);
+        Assert.False(fast.Overflowed);
+        Assert.Equal(1, bus.GetStats("t")!.Disconnected);
+        Assert.Equal(3, Drain(slow).Count);
+        Assert.True(slow.Messages.Completion.IsCompleted);
+    }
+
+    [Fact]
+    public void Dispose_UnsubscribesAtOnce()
+    {
+        var bus = Bus();
+        var subscribers = Enumerable.Range(0, 1000).Select(_ => bus.Subscribe("t", NoMetadata, null)).ToList();
+        Assert.Equal(1000, bus.GetStats("t")!.Subscribers);
+
+        subscribers.ForEach(s => s.Dispose());
+
+        Assert.Equal(0, bus.GetStats("t")!.Subscribers);
+        Assert.Equal(0, bus.Publish("t", "nobody"));
+    }
+
+    [Theory]
+    [InlineData("{}", true)]
+    [InlineData("{\"room\":\"general\"}", true)]
+    [InlineData("{\"room\":\"random\"}", false)]
+    [InlineData("{\"room\":\"general\",\"user\":\"ada\"}", true)]
+    [InlineData("{\"room\":\"general\",\"user\":\"bob\"}", false)]
+    [InlineData("{\"user\":\"ada\"}", true)]
+    [InlineData("{\"team\":\"x\"}", false)]
+    public void Filter_ReachesAConnection_OnlyIfEveryMetadataKeyMatches(string metadataJson, bool receives)
+    {
+        var metadata = System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, string>>(metadataJson)!;
+        var bus = Bus();
+        var subscriber = bus.Subscribe("t", metadata, null);
+
+        bus.Publish("t", "m", new Dictionary<string, string> { ["room"] = "general", ["user"] = "ada" });
+
+        Assert.Equal(receives ? 1 : 0, Drain(subscriber).Count);
+    }
+
+    [Fact]
+    public void NoFilter_ReachesEveryConnection()
+    {
+        var bus = Bus();
+        var subscriber = bus.Subscribe("t", new Dictionary<string, string> { ["room"] = "x" }, null);
+
+        Assert.Equal(1, bus.Publish("t", "m"));
+        Assert.Single(Drain(subscriber));
+    }
+
+    [Fact]
+    public void Complete_EndsEverySubscriber()
+    {
+        var bus = Bus();
+        var subscriber = bus.Subscribe("t", NoMetadata, null);
+
+        bus.Complete("t");
+
+        Assert.True(subscriber.Messages.Completion.IsCompleted);
+        Assert.Null(bus.GetStats("t"));
+    }
+}
