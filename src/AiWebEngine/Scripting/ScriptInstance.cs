@@ -52,9 +52,16 @@ internal sealed partial class ScriptInstance : IDisposable
         _callTimeout = options.CallTimeout;
 
         var heapBytes = (ulong)options.MaxHeapMiB * 1024 * 1024;
-        // The hard V8 limit sits above the monitored one, so that a runaway allocation is caught by
-        // ClearScript's monitor (a catchable failure) before V8's own out-of-memory, which ends the process.
-        var constraints = new V8RuntimeConstraints { MaxOldSpaceSize = options.MaxHeapMiB * 2 + 64 };
+        // V8's own heap limit ends the whole process when it is reached, so it is only the backstop:
+        // with a heap expansion multiplier V8 grows the limit instead of aborting, and ClearScript's
+        // heap monitor (sampling every 10 ms) fails the call once the heap passes MaxHeapMiB. The
+        // isolate is then unusable, so the script is reloaded into a fresh one (see IsBroken).
+        var constraints = new V8RuntimeConstraints
+        {
+            MaxOldSpaceSize = options.MaxHeapMiB,
+            HeapExpansionMultiplier = 4,
+            MaxArrayBufferAllocation = checked((nuint)heapBytes),
+        };
         _engine = new V8ScriptEngine(uri, constraints, V8ScriptEngineFlags.EnableTaskPromiseConversion)
         {
             MaxRuntimeHeapSize = checked((nuint)heapBytes),
