@@ -1,7 +1,9 @@
 using AiWebEngine.Hosting;
 
-var builder = WebApplication.CreateBuilder(args);
+// appsettings.json sits next to the binary, so that it applies wherever `dotnet run` is started.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.Configuration.AddCommandLine(args, CommandLineAliases.Switches);
+
 builder.Services.AddAiWebEngine();
 
 var app = builder.Build();

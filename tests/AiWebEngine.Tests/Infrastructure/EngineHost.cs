@@ -63,6 +63,11 @@ public sealed class EngineHost : IAsyncDisposable
             ["AiWebEngine:Scripts:ReloadDebounce"] = "00:00:00.050",
             ["Logging:LogLevel:AiWebEngine"] = "Debug",
         };
+        if (kestrel)
+        {
+            configuration["Urls"] = "http://127.0.0.1:0";
+        }
+
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
             configuration[key] = value;
