@@ -42,6 +42,18 @@ public sealed class EngineHost : IAsyncDisposable
 
     internal ScriptManager Scripts => Services.GetRequiredService<ScriptManager>();
 
+    /// <summary>The repository root (where AiWebEngine.sln is).</summary>
+    public static string RepositoryRoot { get; } = Path.GetDirectoryName(NodeClient.ScriptsDirectory.TrimEnd('/'))![..^"/tests".Length];
+
+    /// <summary>Starts the engine on a copy of the repository's <c>samples/</c>.</summary>
+    public static Task<EngineHost> StartWithSamplesAsync(bool kestrel = false)
+    {
+        var samples = Path.Combine(RepositoryRoot, "samples");
+        var scripts = Directory.EnumerateFiles(samples, "*.js", SearchOption.AllDirectories)
+            .ToDictionary(f => Path.GetRelativePath(samples, f), File.ReadAllText);
+        return StartAsync(scripts, kestrel: kestrel);
+    }
+
     public static async Task<EngineHost> StartAsync(
         IReadOnlyDictionary<string, string>? scripts = null,
         IReadOnlyDictionary<string, string?>? settings = null,
