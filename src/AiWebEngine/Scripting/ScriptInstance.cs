@@ -56,19 +56,23 @@ internal sealed partial class ScriptInstance : IDisposable
         // with a heap expansion multiplier V8 grows the limit instead of aborting, and ClearScript's
         // heap monitor (sampling every 10 ms) fails the call once the heap passes MaxHeapMiB. The
         // isolate is then unusable, so the script is reloaded into a fresh one (see IsBroken).
+        // The monitor sits well below the hard limit (twice the budget), or a fast allocation reaches
+        // the hard limit between two samples.
         var constraints = new V8RuntimeConstraints
         {
-            MaxOldSpaceSize = options.MaxHeapMiB,
-            HeapExpansionMultiplier = 4,
+            MaxOldSpaceSize = options.MaxHeapMiB * 2,
+            HeapExpansionMultiplier = 2,
             MaxArrayBufferAllocation = checked((nuint)heapBytes),
         };
-        _engine = new V8ScriptEngine(uri, constraints, V8ScriptEngineFlags.EnableTaskPromiseConversion)
+        _engine = new V8ScriptEngine(uri, constraints, V8ScriptEngineFlags.EnableTaskPromiseConversion | V8ScriptEngineFlags.HideHostExceptions)
         {
             MaxRuntimeHeapSize = checked((nuint)heapBytes),
             RuntimeHeapSizeSampleInterval = TimeSpan.FromMilliseconds(10),
             MaxRuntimeStackUsage = checked((nuint)options.MaxStackKiB * 1024),
             AllowReflection = false,
             EnableAutoHostVariables = false,
+            // Only [ScriptMember] methods of the host object are visible: not even ToString or GetType.
+            DefaultAccess = ScriptAccess.None,
         };
 
         var bootstrap = (ScriptObject)_engine.Evaluate(new DocumentInfo("aiwebengine:bootstrap.js"), BootstrapSource);
@@ -102,8 +106,12 @@ internal sealed partial class ScriptInstance : IDisposable
     public ScriptResponse? CurrentResponse { get; set; }
 
     /// <summary>Runs the script's top-level code.</summary>
+    /// <remarks>
+    /// The document is named by a <c>file:///</c> URI so that V8 reports locations as <c>/chat/rooms.js:3:7</c>;
+    /// a plain name would be cut to its last segment.
+    /// </remarks>
     public Task ExecuteAsync(string source, CancellationToken cancellationToken) =>
-        RunAsync(() => { _engine.Execute(new DocumentInfo(Uri), source); return null; }, cancellationToken);
+        RunAsync(() => { _engine.Execute(new DocumentInfo(new Uri("file:///" + Uri)), source); return null; }, cancellationToken);
 
     /// <summary>Calls <c>init(context)</c> when the script defines it, and awaits a returned Promise.</summary>
     public Task InitAsync(string contextJson, CancellationToken cancellationToken) =>
@@ -207,8 +215,9 @@ internal sealed partial class ScriptInstance : IDisposable
                 return;
             }
 
+            // Keep interrupting on every tick until the call returns: V8 can miss an interrupt that
+            // arrives inside one long built-in call (a huge Array.fill, say).
             _interruptedByWatchdog = true;
-            _callStarted = 0;
             _engine.Interrupt();
         }
     }
@@ -237,16 +246,8 @@ internal sealed partial class ScriptInstance : IDisposable
         return new ScriptFailedException(Uri, CleanMessage(e.Message), FindLine(details), e);
     }
 
-    private static bool IsHeapViolation(Exception e)
-    {
-        if (e is ScriptEngineException { IsFatal: true })
-        {
-            return true;
-        }
-
-        // The heap monitor interrupts the isolate; an interrupt we did not ask for is the monitor's.
-        return e is ScriptInterruptedException;
-    }
+    // The heap monitor blocks the isolate and reports a fatal error; nothing else does.
+    private static bool IsHeapViolation(Exception e) => e is ScriptEngineException { IsFatal: true };
 
     private static string CleanMessage(string message)
     {
@@ -258,7 +259,7 @@ internal sealed partial class ScriptInstance : IDisposable
     {
         foreach (Match match in LocationPattern().Matches(details))
         {
-            if (match.Groups["uri"].Value == Uri && int.TryParse(match.Groups["line"].ValueSpan, out var line))
+            if (match.Groups["uri"].Value.AsSpan().TrimStart('/').SequenceEqual(Uri) && int.TryParse(match.Groups["line"].ValueSpan, out var line))
             {
                 return line;
             }
@@ -306,6 +307,8 @@ internal sealed partial class ScriptInstance : IDisposable
 
         State = ScriptInstanceState.Retired;
         _watchdog.Untrack(this);
+        // Dispose alone does not stop a script that is running on another thread.
+        _engine.Interrupt();
         _engine.Dispose();
     }
 }

@@ -126,6 +126,9 @@ public sealed class EngineHost : IAsyncDisposable
     {
         var path = Path.Combine(ScriptsDirectory, uri);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        // A previous write can still have a late file event on its way (editors and File.WriteAllText
+        // write in steps); let it land first so that the change awaited below is this write's.
+        await Task.Delay(200);
         return await WaitForChangeAsync(uri, () => File.WriteAllText(path, source));
     }
 

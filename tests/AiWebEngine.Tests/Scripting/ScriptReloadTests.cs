@@ -106,6 +106,19 @@ public sealed class ScriptReloadTests
     }
 
     [Fact]
+    public async Task ErrorLine_IsReported_ForScriptsInSubfolders_AcrossReloads()
+    {
+        await using var host = await EngineHost.StartAsync(new Dictionary<string, string> { ["chat/rooms.js"] = Version(1) });
+
+        var first = await host.WriteScriptAsync("chat/rooms.js", "// one\n// two\nthrow new Error('first');");
+        var second = await host.WriteScriptAsync("chat/rooms.js", "// one\nnull.boom;");
+
+        Assert.Equal(3, first.ErrorLine);
+        Assert.Equal(2, second.ErrorLine);
+        Assert.StartsWith("TypeError", second.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ConflictingRegistration_FailsTheLoad_AndKeepsBothOldVersions()
     {
         await using var host = await EngineHost.StartAsync(new Dictionary<string, string>
