@@ -1,5 +1,6 @@
 using AiWebEngine.Diagnostics;
 using AiWebEngine.Errors;
+using AiWebEngine.GraphQL;
 using AiWebEngine.Routing;
 using AiWebEngine.Streaming;
 using Microsoft.AspNetCore.Routing;
@@ -37,6 +38,8 @@ public static class AiWebEngineApplicationBuilderExtensions
         var health = endpoints.ServiceProvider.GetRequiredService<HealthReport>();
         var group = endpoints.MapGroup("");
         group.MapGet("/health", health.WriteAsync).WithDisplayName("AiWebEngine health");
+        var subscriptions = endpoints.ServiceProvider.GetRequiredService<SubscriptionStreamEndpoint>();
+        group.MapGet(SubscriptionStreamEndpoint.Pattern, subscriptions.ServeAsync).WithDisplayName("GraphQL subscription as EventSource");
         if (endpoints.ServiceProvider.GetRequiredService<IConfiguration>().GetValue<bool>(BaselineEndpoint.ConfigurationKey))
         {
             group.MapGet(BaselineEndpoint.Path, BaselineEndpoint.WriteAsync).WithDisplayName("AiWebEngine C# baseline");

@@ -1,4 +1,5 @@
 using AiWebEngine.Diagnostics;
+using AiWebEngine.GraphQL;
 using AiWebEngine.Hosting;
 using AiWebEngine.Routing;
 using AiWebEngine.Scripting;
@@ -39,6 +40,11 @@ public static class AiWebEngineServiceCollectionExtensions
         services.AddSingleton<StreamConnectionLimiter>();
         services.AddSingleton<SseKeepAlive>();
         services.AddSingleton<SseEndpoint>();
+
+        services.AddSingleton<GraphQLRegistry>();
+        services.AddSingleton<IGraphQLSchemaProvider>(sp => sp.GetRequiredService<GraphQLRegistry>());
+        services.AddSingleton<SubscriptionPublisher>();
+        services.AddSingleton<SubscriptionStreamEndpoint>();
 
         services.AddSingleton<ScriptWatchdog>();
         services.AddSingleton<ScriptLogger>();

@@ -1,3 +1,4 @@
+using AiWebEngine.GraphQL;
 using AiWebEngine.Routing;
 using AiWebEngine.Streaming;
 
@@ -11,7 +12,7 @@ namespace AiWebEngine.Scripting;
 /// Routes and streams share one path space: a stream path answers GET only (other methods get
 /// 405), so no route of any method may use the same path.
 /// </remarks>
-internal sealed class RegistrationCoordinator(RouteTable routes, StreamRegistry streams) : IScriptRegistrar
+internal sealed class RegistrationCoordinator(RouteTable routes, StreamRegistry streams, GraphQLRegistry graphQL) : IScriptRegistrar
 {
     private static readonly string[] Methods = ["GET", "POST", "PUT", "DELETE", "PATCH"];
 
@@ -90,6 +91,52 @@ internal sealed class RegistrationCoordinator(RouteTable routes, StreamRegistry 
         }
     }
 
+    public string? RegisterGraphQL(ScriptInstance instance, GraphQLFieldKind kind, string name, string sdl, string? resolverRef)
+    {
+        if (GraphQLFragment.TryParse(kind, name, sdl, out var error) is not { } fragment)
+        {
+            return error;
+        }
+
+        var field = new GraphQLField(fragment, resolverRef, instance);
+        if (graphQL.Check(field) is { } invalid)
+        {
+            return $"the SDL does not make a valid schema: {invalid}";
+        }
+
+        lock (_sync)
+        {
+            var staged = instance.State == ScriptInstanceState.Loading
+                ? instance.Staged.GraphQL.Where(f => (f.Kind, f.Name) != (kind, name)).Select(f => f.Fragment)
+                : graphQL.Fields.Where(f => f.Owner == instance.Uri && (f.Kind, f.Name) != (kind, name)).Select(f => f.Fragment);
+            if (graphQL.FindConflict(fragment, instance.Uri, staged.ToList()) is { } conflict)
+            {
+                return conflict;
+            }
+
+            switch (instance.State)
+            {
+                case ScriptInstanceState.Loading:
+                    instance.Staged.AddGraphQL(field);
+                    return null;
+                case ScriptInstanceState.Active:
+                    var own = graphQL.Fields.Where(f => f.Owner == instance.Uri && (f.Kind, f.Name) != (kind, name)).Append(field).ToList();
+                    try
+                    {
+                        graphQL.Commit(graphQL.Prepare(instance.Uri, own));
+                        return null;
+                    }
+                    catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+                    {
+                        return $"the schema with this field is not valid: {e.Message}";
+                    }
+
+                default:
+                    return Replaced;
+            }
+        }
+    }
+
     /// <summary>
     /// Makes <paramref name="instance"/>'s staged registrations the script's only ones, in one step.
     /// </summary>
@@ -106,12 +153,31 @@ internal sealed class RegistrationCoordinator(RouteTable routes, StreamRegistry 
                 throw new ScriptFailedException(instance.Uri, $"registerWebStream: stream {conflict.Path} is already registered by {conflict.Owner}");
             }
 
+            foreach (var field in instance.Staged.GraphQL)
+            {
+                if (graphQL.FindConflict(field.Fragment, instance.Uri) is { } graphQLConflict)
+                {
+                    throw new ScriptFailedException(instance.Uri, $"registerGraphQL{field.Kind}: {graphQLConflict}");
+                }
+            }
+
+            (Dictionary<(GraphQLFieldKind, string), GraphQLField>, global::GraphQL.Types.ISchema) schema;
+            try
+            {
+                schema = graphQL.Prepare(instance.Uri, instance.Staged.GraphQL);
+            }
+            catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+            {
+                throw new ScriptFailedException(instance.Uri, $"the GraphQL schema with this script's fields is not valid: {e.Message}");
+            }
+
             if (routes.ReplaceOwner(instance.Uri, staged) is { } routeConflict)
             {
                 throw new ScriptFailedException(instance.Uri, routeConflict);
             }
 
             streams.ReplaceOwner(instance.Uri, instance.Staged.Streams);
+            graphQL.Commit(schema);
             instance.State = ScriptInstanceState.Active;
         }
     }
@@ -123,6 +189,7 @@ internal sealed class RegistrationCoordinator(RouteTable routes, StreamRegistry 
         {
             routes.ReplaceOwner(uri, []);
             streams.ReplaceOwner(uri, []);
+            graphQL.Commit(graphQL.Prepare(uri, []));
         }
     }
 

@@ -35,6 +35,16 @@ public sealed class ScriptHostApi
             ? _instance.Host.Streams.SendToPath(path, data, filter)
             : error!;
 
+    [ScriptMember("RegisterGraphQL", ScriptAccess.Full)]
+    public string? RegisterGraphQL(int kind, string name, string sdl, string? resolverRef) =>
+        _instance.Registrar.RegisterGraphQL(_instance, (GraphQL.GraphQLFieldKind)kind, name, sdl, resolverRef);
+
+    [ScriptMember("SendSubscriptionMessage", ScriptAccess.Full)]
+    public object SendSubscriptionMessage(string name, string data, string? filterJson) =>
+        FilterJson.TryParse(filterJson, out var filter, out var error)
+            ? _instance.Host.Subscriptions.Send(name, data, filter)
+            : error!;
+
     [ScriptMember("Log", ScriptAccess.Full)]
     public void Log(int level, string message) => _instance.Host.Logger.Write(_instance.Uri, (LogLevel)level, message);
 

@@ -9,4 +9,5 @@ internal sealed record ScriptHostServices(
     ScriptLogger Logger,
     ScriptWatchdog Watchdog,
     StreamPublisher Streams,
+    AiWebEngine.GraphQL.SubscriptionPublisher Subscriptions,
     TimeProvider Time);

@@ -11,6 +11,7 @@ internal sealed class ScriptRegistrations
 {
     private readonly Dictionary<string, RouteRegistration> _routes = new(StringComparer.Ordinal);
     private readonly HashSet<string> _streams = new(StringComparer.Ordinal);
+    private readonly Dictionary<(AiWebEngine.GraphQL.GraphQLFieldKind, string), AiWebEngine.GraphQL.GraphQLField> _graphQL = [];
 
     /// <summary>Adds a route, replacing the script's own earlier one with the same key.</summary>
     public void AddRoute(string key, RouteRegistration route) => _routes[key] = route;
@@ -22,11 +23,19 @@ internal sealed class ScriptRegistrations
 
     public IReadOnlyCollection<string> Streams => _streams;
 
+    /// <summary>Adds a GraphQL field, replacing the script's own earlier one of the same kind and name.</summary>
+    public void AddGraphQL(AiWebEngine.GraphQL.GraphQLField field) => _graphQL[(field.Kind, field.Name)] = field;
+
+    public IReadOnlyCollection<AiWebEngine.GraphQL.GraphQLField> GraphQL => _graphQL.Values;
+
     /// <summary>Every handler the script named by a string; each must name a function once loading ends.</summary>
     public IEnumerable<(string What, string HandlerRef)> NamedHandlers() =>
         _routes.Values
             .Where(r => r.HandlerRef[0] != '#')
-            .Select(r => ($"register(\"{r.Path}\", \"{r.HandlerRef}\", \"{r.Method}\")", r.HandlerRef));
+            .Select(r => ($"register(\"{r.Path}\", \"{r.HandlerRef}\", \"{r.Method}\")", r.HandlerRef))
+            .Concat(_graphQL.Values
+                .Where(f => f.ResolverRef is { } name && name[0] != '#')
+                .Select(f => ($"registerGraphQL{f.Kind}(\"{f.Name}\", …, \"{f.ResolverRef}\")", f.ResolverRef!)));
 }
 
 /// <summary>Receives a script's registration calls; implemented by the registration coordinator.</summary>
@@ -34,6 +43,9 @@ internal interface IScriptRegistrar
 {
     /// <summary>Registers a route for <paramref name="instance"/>; returns an error message, or <see langword="null"/>.</summary>
     string? Register(ScriptInstance instance, string path, string handlerRef, string method);
+
+    /// <summary>Registers a GraphQL root field for <paramref name="instance"/>; returns an error message, or <see langword="null"/>.</summary>
+    string? RegisterGraphQL(ScriptInstance instance, AiWebEngine.GraphQL.GraphQLFieldKind kind, string name, string sdl, string? resolverRef);
 
     /// <summary>Registers a stream path for <paramref name="instance"/>; returns an error message, or <see langword="null"/>.</summary>
     string? RegisterStream(ScriptInstance instance, string path);

@@ -150,6 +150,51 @@
     return sent(api, host.SendStreamMessageToPath(path, payload(api, data), filterJson(api, filter)));
   }
 
+  // ---- GraphQL --------------------------------------------------------------------------------
+
+  function registerGraphQL(api, kind, name, sdl, resolver, resolverOptional) {
+    if (typeof name !== "string" || name.length === 0) fail(api, "name must be a non-empty string, got " + describe(name));
+    if (typeof sdl !== "string") fail(api, "sdl must be a string such as \"type Query { " + name + ": String }\", got " + describe(sdl));
+    let ref = null;
+    if (resolver === undefined || resolver === null) {
+      if (!resolverOptional) fail(api, "resolver must be the name of a global function or a function, got " + describe(resolver));
+    } else {
+      ref = handlerRef(api, "resolver", resolver);
+    }
+    check(api, host.RegisterGraphQL(kind, name, sdl, ref));
+  }
+
+  function registerGraphQLQuery(name, sdl, resolver) {
+    registerGraphQL("registerGraphQLQuery", 0, name, sdl, resolver, false);
+  }
+
+  function registerGraphQLMutation(name, sdl, resolver) {
+    registerGraphQL("registerGraphQLMutation", 1, name, sdl, resolver, false);
+  }
+
+  function registerGraphQLSubscription(name, sdl, resolver) {
+    registerGraphQL("registerGraphQLSubscription", 2, name, sdl, resolver, true);
+  }
+
+  function sendSubscriptionMessage(name, data, filter) {
+    const api = "sendSubscriptionMessage";
+    if (typeof name !== "string") fail(api, "name must be the name of a registered subscription, got " + describe(name));
+    return sent(api, host.SendSubscriptionMessage(name, payload(api, data), filterJson(api, filter)));
+  }
+
+  // A resolver's result goes back as JSON; undefined (nothing to send) as null.
+  function encodeResult(value) {
+    if (value === undefined) return null;
+    const json = stringify(value);
+    return json === undefined ? null : json;
+  }
+
+  function resolveField(ref, argumentsJson, contextJson) {
+    const result = resolve(ref)(parse(argumentsJson), parse(contextJson));
+    if (isThenable(result)) return Promise.resolve(result).then(encodeResult);
+    return encodeResult(result);
+  }
+
   // ---- what the host calls --------------------------------------------------------------------
 
   function respond(result) {
@@ -204,10 +249,13 @@
     return typeof fn === "function";
   }
 
-  const api = { register, writeLog, console, registerWebStream, sendStreamMessage, sendStreamMessageToPath };
+  const api = {
+    register, writeLog, console, registerWebStream, sendStreamMessage, sendStreamMessageToPath,
+    registerGraphQLQuery, registerGraphQLMutation, registerGraphQLSubscription, sendSubscriptionMessage,
+  };
   for (const name of Object.keys(api)) {
     Object.defineProperty(globalThis, name, { value: api[name], writable: true, configurable: true, enumerable: false });
   }
 
-  return { dispatch, runInit, isFunction };
+  return { dispatch, runInit, isFunction, resolveField };
 })

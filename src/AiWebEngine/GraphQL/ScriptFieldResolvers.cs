@@ -1,0 +1,167 @@
+using System.Text;
+using System.Text.Json;
+using AiWebEngine.Scripting;
+using AiWebEngine.Streaming;
+using GraphQL;
+using GraphQL.Resolvers;
+using GraphQL.Types;
+
+namespace AiWebEngine.GraphQL;
+
+/// <summary>
+/// Binds root fields to their script resolvers: <c>resolver(args, context)</c> with
+/// <c>context = { fieldName, operationName, headers }</c>; subscriptions to their bus topic.
+/// </summary>
+internal sealed class ScriptFieldResolvers(ITopicBus bus, Func<GraphQLFieldKind, string, GraphQLField?> current)
+{
+    /// <summary>The key of <see cref="IResolveFieldContext.UserContext"/> under which transports put the request headers.</summary>
+    public const string HeadersKey = "aiwebengine.headers";
+
+    public IFieldResolver Resolve(GraphQLField field) =>
+        new FuncFieldResolver<object?>(async context =>
+        {
+            var json = await CallAsync(field, context);
+            return GraphQLValues.FromJson(json, context.FieldDefinition.ResolvedType);
+        });
+
+    public ISourceStreamResolver Subscribe(GraphQLField field) =>
+        new SourceStreamResolver<object?>(async context =>
+        {
+            // The subscription's arguments are its connection metadata, matched against filters (SPEC §5.3).
+            var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var (name, argument) in Arguments(context))
+            {
+                if (argument.Value is { } value)
+                {
+                    metadata[name] = value is string text ? text : Json(value);
+                }
+            }
+
+            object? first = null;
+            if (field.ResolverRef is not null && await CallAsync(field, context) is { } json)
+            {
+                first = GraphQLValues.FromJson(json, context.FieldDefinition.ResolvedType);
+            }
+
+            var type = context.FieldDefinition.ResolvedType;
+            return new SubscriptionSource(bus, GraphQLField.TopicOf(field.Name), metadata, first, message => EventValue(message, type));
+        });
+
+    // For a String field the event is the data as sent; otherwise the data is JSON, resolved against the selection.
+    private static object? EventValue(BusMessage message, IGraphType? type)
+    {
+        while (type is NonNullGraphType nonNull)
+        {
+            type = nonNull.ResolvedType;
+        }
+
+        if (type is StringGraphType)
+        {
+            return message.Data;
+        }
+
+        try
+        {
+            return GraphQLValues.FromJson(message.Data, type);
+        }
+        catch (JsonException)
+        {
+            return message.Data;
+        }
+    }
+
+    private async Task<string?> CallAsync(GraphQLField field, IResolveFieldContext context)
+    {
+        var arguments = ArgumentsJson(context);
+        var request = ContextJson(context);
+        for (var attempt = 0; ; attempt++)
+        {
+            // A reload may have replaced the version this schema was built with: call the one that serves now.
+            var serving = current(field.Kind, field.Name) is { } now && now.Owner == field.Owner ? now : field;
+            try
+            {
+                return await serving.Instance.ResolveAsync(serving.ResolverRef!, arguments, request, context.CancellationToken);
+            }
+            catch (ObjectDisposedException) when (attempt < 3)
+            {
+                // Replaced between lookup and call: look again.
+            }
+            catch (ObjectDisposedException)
+            {
+                throw new ExecutionError($"The script {field.Owner} was unloaded while {field.Name} was resolving.") { Code = "SCRIPT_UNLOADED" };
+            }
+            catch (ScriptTimeoutException e)
+            {
+                throw new ExecutionError(e.Message) { Code = "SCRIPT_TIMEOUT" };
+            }
+            catch (ScriptFailedException e)
+            {
+                throw new ExecutionError(e.Message) { Code = "SCRIPT_EXECUTION_FAILED" };
+            }
+        }
+    }
+
+    private static IEnumerable<KeyValuePair<string, global::GraphQL.Execution.ArgumentValue>> Arguments(IResolveFieldContext context) =>
+        context.Arguments ?? Enumerable.Empty<KeyValuePair<string, global::GraphQL.Execution.ArgumentValue>>();
+
+    private static string ArgumentsJson(IResolveFieldContext context)
+    {
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            foreach (var (name, argument) in Arguments(context))
+            {
+                json.WritePropertyName(name);
+                GraphQLValues.Write(json, argument.Value);
+            }
+
+            json.WriteEndObject();
+        }
+
+        return Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
+    private static string ContextJson(IResolveFieldContext context)
+    {
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteString("fieldName", context.FieldDefinition.Name);
+            if (context.Operation.Name?.StringValue is { } operation)
+            {
+                json.WriteString("operationName", operation);
+            }
+            else
+            {
+                json.WriteNull("operationName");
+            }
+
+            json.WriteStartObject("headers");
+            if (context.UserContext.TryGetValue(HeadersKey, out var value) && value is IEnumerable<KeyValuePair<string, string>> headers)
+            {
+                foreach (var (name, text) in headers)
+                {
+                    json.WriteString(name, text);
+                }
+            }
+
+            json.WriteEndObject();
+            json.WriteEndObject();
+        }
+
+        return Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
+    private static string Json(object value)
+    {
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            GraphQLValues.Write(json, value);
+        }
+
+        return Encoding.UTF8.GetString(buffer.ToArray());
+    }
+}

@@ -1,0 +1,59 @@
+using AiWebEngine.Streaming;
+using GraphQL;
+
+namespace AiWebEngine.GraphQL;
+
+/// <summary>
+/// The event stream of one GraphQL subscription: a bus subscriber whose messages are pushed to the
+/// GraphQL.NET observer. Disposing the subscription unsubscribes from the bus at once.
+/// </summary>
+/// <remarks>
+/// GraphQL.NET has no backpressure of its own; the bus subscriber's bounded queue is it. A
+/// subscription that falls too far behind ends with an error instead of growing memory.
+/// </remarks>
+internal sealed class SubscriptionSource(
+    ITopicBus bus,
+    string topic,
+    IReadOnlyDictionary<string, string> metadata,
+    object? first,
+    Func<BusMessage, object?> convert) : IObservable<object?>
+{
+    public IDisposable Subscribe(IObserver<object?> observer)
+    {
+        var subscriber = bus.Subscribe(topic, metadata, null);
+        _ = PumpAsync(subscriber, observer);
+        return subscriber;
+    }
+
+    private async Task PumpAsync(TopicSubscriber subscriber, IObserver<object?> observer)
+    {
+        try
+        {
+            if (first is not null)
+            {
+                observer.OnNext(first);
+            }
+
+            await foreach (var message in subscriber.Messages.ReadAllAsync())
+            {
+                if (!ReferenceEquals(message, BusMessage.KeepAlive))
+                {
+                    observer.OnNext(convert(message));
+                }
+            }
+
+            if (subscriber.Overflowed)
+            {
+                observer.OnError(new ExecutionError("The subscription fell too far behind its events and was ended; subscribe again.") { Code = "SUBSCRIPTION_OVERFLOW" });
+            }
+            else
+            {
+                observer.OnCompleted();
+            }
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            observer.OnError(e);
+        }
+    }
+}
