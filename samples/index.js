@@ -42,7 +42,6 @@ const SAMPLES = [
     streams: [["/notifications", "alerts and notifications"]],
     routes: [
       ["POST", "/send-alert", "form fields type, message, priority become an alert"],
-      ["POST", "/trigger-notification", "sends the guide's \"New Message\" notification"],
     ],
   },
   {
@@ -91,6 +90,32 @@ const SAMPLES = [
     page: "/examples/webhook",
     streams: [["/external-updates", "one update per webhook call"]],
     routes: [["POST", "/webhook/github", "JSON body with action and repository.name"]],
+  },
+  {
+    title: "GraphQL live notifications",
+    file: "graphql/notifications.js",
+    about: "The GraphQL subscriptions example: liveNotifications over /graphql/sse and as an EventSource stream.",
+    page: "/examples/graphql-notifications",
+    streams: [["/graphql/subscription/liveNotifications", "the subscription's payloads, as sent"]],
+    routes: [
+      ["POST", "/trigger-notification", "publishes the guide's \"New Message\" notification (also to /notifications)"],
+      ["POST", "/graphql", "mutation { sendNotification(message: \"...\") }"],
+    ],
+  },
+  {
+    title: "GraphQL chat (typed)",
+    file: "graphql/chat.js",
+    about: "subscription chat(room) { user text } receives only its room's ChatMessages; postMessage publishes.",
+    page: "/examples/graphql-chat",
+    streams: [["/graphql/subscription/chat?room=general", "general's messages as JSON"]],
+    routes: [["POST", "/graphql", "mutation { postMessage(room, user, text) { id } }"]],
+  },
+  {
+    title: "GraphQL live events (guide quick example)",
+    file: "graphql/live-events.js",
+    about: "The streaming guide's registerGraphQLSubscription example, as written.",
+    streams: [["/graphql/subscription/liveEvents", "liveEvents payloads"]],
+    routes: [["POST", "/live-events/trigger", "calls the guide's triggerEvent()"]],
   },
 ];
 

@@ -3,7 +3,7 @@
 //
 //   stream  GET  /notifications             every alert and notification of this script
 //   route   POST /send-alert                 form fields type, message, priority -> { type: "alert", ... }
-//   route   POST /trigger-notification       the guide's "curl Testing" trigger -> { type: "notification", ... }
+//   (POST /trigger-notification, the guide's "curl Testing" trigger, is in samples/graphql/notifications.js)
 //   page    GET  /examples/notifications     StreamManager client, a form for /send-alert, a button for
 //                                            /trigger-notification
 //
@@ -33,23 +33,11 @@ function sendAlert(req) {
 register("/send-alert", "sendAlert", "POST");
 
 // ---- Client Integration, "curl Testing" ------------------------------------------------------
-// The guide's curl test connects to /notifications and then POSTs /trigger-notification, a route that
-// no example of the guide defines. Here it is: it sends the message of the API Reference's
-// sendStreamMessage example, which the StreamManager "Usage" code below shows with showNotification.
-
-function triggerNotification(req) {
-  sendStreamMessage({
-    type: "notification",
-    title: "New Message",
-    body: "You have a new message",
-    timestamp: new Date().toISOString(),
-    priority: "high",
-  });
-
-  return { status: 200, body: "Notification sent" };
-}
-
-register("/trigger-notification", "triggerNotification", "POST");
+// The guide's curl test connects to /notifications and then POSTs /trigger-notification. That route
+// belongs to samples/graphql/notifications.js (the GraphQL subscriptions example, which the GraphQL
+// guide builds around it): it publishes on the liveNotifications subscription AND sends the API
+// Reference's { type: "notification", title: "New Message", ... } message to this script's
+// /notifications stream with sendStreamMessageToPath, so the curl test works as the guide says.
 
 // ---- the page ----------------------------------------------------------------------------------
 
