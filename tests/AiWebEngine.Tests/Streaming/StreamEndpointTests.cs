@@ -39,6 +39,28 @@ public sealed class StreamEndpointTests
     }
 
     [Fact]
+    public async Task Stream_ParsesWithDotNetsSseParser_IdsDataAndRetry()
+    {
+        await using var host = await EngineHost.StartAsync(Scripts(("chat.js", Chat)));
+        using var response = await host.Client.GetAsync("/chat", HttpCompletionOption.ResponseHeadersRead);
+        await using var body = await response.Content.ReadAsStreamAsync();
+        var parser = System.Net.ServerSentEvents.SseParser.Create(body);
+        var items = parser.EnumerateAsync().GetAsyncEnumerator();
+
+        await host.Client.PostAsync("/send-text", new StringContent("a\nb"));
+        await host.Client.PostAsync("/send", new StringContent("{\"k\":1}"));
+        Assert.True(await items.MoveNextAsync());
+        var first = items.Current;
+        Assert.True(await items.MoveNextAsync());
+        var second = items.Current;
+
+        Assert.Equal(("1", "a\nb", "message"), (first.EventId, first.Data, first.EventType));
+        Assert.Equal(("2", "{\"k\":1}"), (second.EventId, second.Data));
+        Assert.Equal(TimeSpan.FromMilliseconds(3000), parser.ReconnectionInterval);
+        await items.DisposeAsync();
+    }
+
+    [Fact]
     public async Task SendStreamMessage_ReachesEveryStreamOfTheScript_AndReturnsTheClientCount()
     {
         await using var host = await EngineHost.StartAsync(Scripts(("chat.js", Chat), ("other.js", """registerWebStream("/other");""")));
