@@ -1,4 +1,5 @@
 using AiWebEngine.Diagnostics;
+using AiWebEngine.GraphQL;
 using AiWebEngine.Hosting;
 using AiWebEngine.Routing;
 using AiWebEngine.Scripting;
@@ -13,7 +14,7 @@ namespace Microsoft.Extensions.DependencyInjection;
 public static class AiWebEngineServiceCollectionExtensions
 {
     /// <summary>
-    /// Adds the script host, the script routes, the streams and their topic bus, and the health endpoint, with options bound from the
+    /// Adds the script host, the script routes, the streams and their topic bus, the GraphQL transports, and the health endpoint, with options bound from the
     /// <c>AiWebEngine</c> configuration section and validated at start.
     /// </summary>
     public static IAiWebEngineBuilder AddAiWebEngine(this IServiceCollection services)
@@ -39,6 +40,8 @@ public static class AiWebEngineServiceCollectionExtensions
         services.AddSingleton<StreamConnectionLimiter>();
         services.AddSingleton<SseKeepAlive>();
         services.AddSingleton<SseEndpoint>();
+
+        services.AddAiWebEngineGraphQL();
 
         services.AddSingleton<ScriptWatchdog>();
         services.AddSingleton<ScriptLogger>();
