@@ -52,4 +52,25 @@ public sealed class GraphQLRealClientTests
         Assert.Contains("left", client.Lines);
         await schema.Events.WaitForSubscribersAsync(0);
     }
+
+    [Fact]
+    public async Task GraphQLWsClient_FromNpm_RunsAQueryAndASubscription_OnOneSocket()
+    {
+        var (host, schema) = await TestSchema.StartAsync(kestrel: true);
+        await using var _ = host;
+        var url = new UriBuilder(new Uri(host.BaseAddress, "/graphql")) { Scheme = "ws" }.Uri.ToString();
+        await using var client = NodeClient.Start("graphql-ws-client.mjs", url, "3");
+
+        await client.WaitForLineAsync(l => l.StartsWith("{\"query\"", StringComparison.Ordinal));
+        await PublishAsync(schema, "w1", "w2", "w3");
+        await client.WaitForLineAsync(l => l.Contains("w3", StringComparison.Ordinal));
+        schema.Events.Complete();
+
+        Assert.True(await client.WaitForExitAsync() == 0, client.Output + client.Errors);
+        Assert.Equal("complete", client.Lines.Single(l => l.StartsWith("complete", StringComparison.Ordinal)));
+        Assert.Single(client.Lines, "connected");
+        Assert.Equal("Hello, ws!", Json(client, "query").Single().GetProperty("data").GetProperty("hello").GetString());
+        Assert.Equal(["w1", "w2", "w3"], Json(client, "next").Select(r => r.GetProperty("data").GetProperty("liveEvents").GetString()));
+        await schema.Events.WaitForSubscribersAsync(0);
+    }
 }
