@@ -6,11 +6,12 @@ public static class ErrorCodes
     public const string BadRequest = "BAD_REQUEST";
     public const string NotFound = "NOT_FOUND";
     public const string MethodNotAllowed = "METHOD_NOT_ALLOWED";
+    public const string NotAcceptable = "NOT_ACCEPTABLE";
     public const string PayloadTooLarge = "PAYLOAD_TOO_LARGE";
+    public const string UnsupportedMediaType = "UNSUPPORTED_MEDIA_TYPE";
     public const string ScriptExecutionFailed = "SCRIPT_EXECUTION_FAILED";
     public const string ScriptTimeout = "SCRIPT_TIMEOUT";
     public const string Overloaded = "OVERLOADED";
-    public const string ServiceUnavailable = "SERVICE_UNAVAILABLE";
     public const string Unauthorized = "UNAUTHORIZED";
     public const string Forbidden = "FORBIDDEN";
     public const string InternalError = "INTERNAL_ERROR";

@@ -6,6 +6,7 @@ using AiWebEngine.Streaming;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace Microsoft.AspNetCore.Builder;
 
@@ -14,7 +15,8 @@ public static class AiWebEngineApplicationBuilderExtensions
 {
     /// <summary>
     /// Adds the engine's middleware: request ids on every response, JSON bodies for the
-    /// framework's empty error responses, and the stream paths scripts register. Call it first.
+    /// framework's empty error responses, WebSockets (for GraphQL subscriptions), and the stream paths
+    /// scripts register. Call it first.
     /// </summary>
     public static IApplicationBuilder UseAiWebEngine(this IApplicationBuilder app)
     {
@@ -22,11 +24,18 @@ public static class AiWebEngineApplicationBuilderExtensions
         EnsureAdded(app.ApplicationServices);
         app.UseMiddleware<RequestIdMiddleware>();
         app.UseStatusCodePages(StatusCodeErrors.WriteAsync);
+        app.UseWebSockets(new WebSocketOptions
+        {
+            KeepAliveInterval = app.ApplicationServices.GetRequiredService<IOptions<GraphQLOptions>>().Value.KeepAliveInterval,
+        });
         app.UseMiddleware<StreamMiddleware>();
         return app;
     }
 
-    /// <summary>Maps the routes that scripts register, and <c>GET /health</c>.</summary>
+    /// <summary>
+    /// Maps the routes that scripts register, the GraphQL transports (<c>/graphql</c>, <c>/graphql/sse</c>,
+    /// <c>/graphql/schema.graphql</c>), and <c>GET /health</c>.
+    /// </summary>
     public static IEndpointConventionBuilder MapAiWebEngine(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
@@ -40,6 +49,7 @@ public static class AiWebEngineApplicationBuilderExtensions
         group.MapGet("/health", health.WriteAsync).WithDisplayName("AiWebEngine health");
         var subscriptions = endpoints.ServiceProvider.GetRequiredService<SubscriptionStreamEndpoint>();
         group.MapGet(SubscriptionStreamEndpoint.Pattern, subscriptions.ServeAsync).WithDisplayName("GraphQL subscription as EventSource");
+        group.MapAiWebEngineGraphQL();
         if (endpoints.ServiceProvider.GetRequiredService<IConfiguration>().GetValue<bool>(BaselineEndpoint.ConfigurationKey))
         {
             group.MapGet(BaselineEndpoint.Path, BaselineEndpoint.WriteAsync).WithDisplayName("AiWebEngine C# baseline");

@@ -14,7 +14,7 @@ namespace Microsoft.Extensions.DependencyInjection;
 public static class AiWebEngineServiceCollectionExtensions
 {
     /// <summary>
-    /// Adds the script host, the script routes, the streams and their topic bus, and the health endpoint, with options bound from the
+    /// Adds the script host, the script routes, the streams and their topic bus, the GraphQL transports, and the health endpoint, with options bound from the
     /// <c>AiWebEngine</c> configuration section and validated at start.
     /// </summary>
     public static IAiWebEngineBuilder AddAiWebEngine(this IServiceCollection services)
@@ -45,6 +45,7 @@ public static class AiWebEngineServiceCollectionExtensions
         services.AddSingleton<IGraphQLSchemaProvider>(sp => sp.GetRequiredService<GraphQLRegistry>());
         services.AddSingleton<SubscriptionPublisher>();
         services.AddSingleton<SubscriptionStreamEndpoint>();
+        services.AddAiWebEngineGraphQL();
 
         services.AddSingleton<ScriptWatchdog>();
         services.AddSingleton<ScriptLogger>();

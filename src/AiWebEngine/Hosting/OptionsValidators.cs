@@ -1,3 +1,4 @@
+using AiWebEngine.GraphQL;
 using AiWebEngine.Routing;
 using AiWebEngine.Scripting;
 using AiWebEngine.Streaming;
@@ -17,6 +18,11 @@ internal sealed partial class HttpOptionsValidator : IValidateOptions<HttpOption
 
 [OptionsValidator]
 internal sealed partial class StreamOptionsValidator : IValidateOptions<StreamOptions>
+{
+}
+
+[OptionsValidator]
+internal sealed partial class GraphQLOptionsValidator : IValidateOptions<GraphQLOptions>
 {
 }
 

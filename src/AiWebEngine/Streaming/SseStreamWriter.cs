@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Threading.Channels;
 
 namespace AiWebEngine.Streaming;
 
@@ -15,25 +16,35 @@ internal static class SseStreamWriter
 {
     private const int MaxFramesPerFlush = 64;
 
-    /// <summary>Writes <paramref name="prelude"/>, then every queued frame.</summary>
+    /// <summary>Writes <paramref name="prelude"/>, then every frame the subscriber has queued.</summary>
     /// <returns>Whether the stream ended because the subscription ended (rather than the client leaving).</returns>
-    public static async Task<bool> RunAsync(PipeWriter output, TopicSubscriber subscriber, ReadOnlyMemory<byte> prelude, TimeProvider time)
+    public static Task<bool> RunAsync(PipeWriter output, TopicSubscriber subscriber, ReadOnlyMemory<byte> prelude, TimeProvider time) =>
+        RunAsync(output, subscriber.Messages, static message => message.SseFrame, subscriber, prelude, time);
+
+    /// <summary>Writes <paramref name="prelude"/>, then the frame of every item of <paramref name="items"/> until it completes.</summary>
+    /// <returns>Whether the stream ended because <paramref name="items"/> completed (rather than the client leaving).</returns>
+    public static async Task<bool> RunAsync<T>(
+        PipeWriter output,
+        ChannelReader<T> items,
+        Func<T, ReadOnlyMemory<byte>> frameOf,
+        IKeepAliveTarget connection,
+        ReadOnlyMemory<byte> prelude,
+        TimeProvider time)
     {
         output.Write(prelude.Span);
-        if (!await FlushAsync(output, subscriber, time))
+        if (!await FlushAsync(output, connection, time))
         {
             return false;
         }
 
-        var messages = subscriber.Messages;
-        while (await messages.WaitToReadAsync())
+        while (await items.WaitToReadAsync())
         {
-            for (var written = 0; written < MaxFramesPerFlush && messages.TryRead(out var message); written++)
+            for (var written = 0; written < MaxFramesPerFlush && items.TryRead(out var item); written++)
             {
-                output.Write(message.SseFrame.Span);
+                output.Write(frameOf(item).Span);
             }
 
-            if (!await FlushAsync(output, subscriber, time))
+            if (!await FlushAsync(output, connection, time))
             {
                 return false;
             }
@@ -42,10 +53,10 @@ internal static class SseStreamWriter
         return true;
     }
 
-    private static async ValueTask<bool> FlushAsync(PipeWriter output, TopicSubscriber subscriber, TimeProvider time)
+    private static async ValueTask<bool> FlushAsync(PipeWriter output, IKeepAliveTarget connection, TimeProvider time)
     {
         var result = await output.FlushAsync();
-        Volatile.Write(ref subscriber.LastActivity, time.GetTimestamp());
+        Volatile.Write(ref connection.LastActivity, time.GetTimestamp());
         return !result.IsCompleted && !result.IsCanceled;
     }
 }

@@ -11,7 +11,7 @@ namespace AiWebEngine.Streaming;
 /// <see cref="Overflowed"/>, its queue is completed and <see cref="Overflow"/> fires, so that the
 /// transport drops the connection (the client reconnects and resumes from its last id).
 /// </remarks>
-public sealed class TopicSubscriber : IDisposable
+public sealed class TopicSubscriber : IDisposable, IKeepAliveTarget
 {
     private readonly Channel<BusMessage> _queue;
     private readonly Action<TopicSubscriber> _unsubscribe;
@@ -45,6 +45,8 @@ public sealed class TopicSubscriber : IDisposable
     /// <summary>When the transport last wrote to the client (a <see cref="TimeProvider"/> timestamp), for keep-alives.</summary>
     internal long LastActivity;
 
+    ref long IKeepAliveTarget.LastActivity => ref LastActivity;
+
     internal bool TryEnqueue(BusMessage message)
     {
         if (_queue.Writer.TryWrite(message))
@@ -64,6 +66,8 @@ public sealed class TopicSubscriber : IDisposable
 
     /// <summary>Queues a keep-alive comment, unless the queue is full (then the client is behind anyway).</summary>
     internal void EnqueueKeepAlive() => _queue.Writer.TryWrite(BusMessage.KeepAlive);
+
+    void IKeepAliveTarget.EnqueueKeepAlive() => EnqueueKeepAlive();
 
     /// <summary>Ends the subscription: the transport writes what is queued and closes the stream.</summary>
     public void Complete() => _queue.Writer.TryComplete();

@@ -40,6 +40,9 @@ public sealed class EngineHost : IAsyncDisposable
     /// <summary>The server's base address (a loopback URL when hosted on Kestrel).</summary>
     public Uri BaseAddress => Client.BaseAddress!;
 
+    /// <summary>A WebSocket client for the in-process server (not for a Kestrel host).</summary>
+    public WebSocketClient CreateWebSocketClient() => _factory.Server.CreateWebSocketClient();
+
     internal ScriptManager Scripts => Services.GetRequiredService<ScriptManager>();
 
     /// <summary>The repository root (where AiWebEngine.sln is).</summary>
@@ -58,7 +61,8 @@ public sealed class EngineHost : IAsyncDisposable
         IReadOnlyDictionary<string, string>? scripts = null,
         IReadOnlyDictionary<string, string?>? settings = null,
         bool kestrel = false,
-        TimeProvider? time = null)
+        TimeProvider? time = null,
+        Action<IServiceCollection>? services = null)
     {
         var directory = Directory.CreateTempSubdirectory("aiwebengine-test-").FullName;
         foreach (var (uri, source) in scripts ?? new Dictionary<string, string>())
@@ -92,9 +96,13 @@ public sealed class EngineHost : IAsyncDisposable
             builder.ConfigureLogging(logging => logging.AddProvider(logs));
             if (time is not null)
             {
-                builder.ConfigureTestServices(services => services.AddSingleton(time));
+                builder.ConfigureTestServices(s => s.AddSingleton(time));
             }
 
+            if (services is not null)
+            {
+                builder.ConfigureTestServices(services);
+            }
         });
         if (kestrel)
         {

@@ -3,7 +3,7 @@ using System.Text;
 namespace AiWebEngine.Tests.Infrastructure;
 
 /// <summary>One frame of an SSE stream as it came over the wire.</summary>
-public sealed record SseFrame(string? Id, string? Data, string? Retry, bool IsComment);
+public sealed record SseFrame(string? Id, string? Data, string? Retry, bool IsComment, string? Event = null);
 
 /// <summary>
 /// Reads an SSE response as raw text, so tests can assert the wire format byte for byte and parse
@@ -42,6 +42,12 @@ public sealed class SseReader : IAsyncDisposable
             request.Headers.Add("Last-Event-ID", lastEventId);
         }
 
+        return await OpenAsync(client, request);
+    }
+
+    /// <summary>Sends <paramref name="request"/> and reads its response as a stream (any method, any headers).</summary>
+    public static async Task<SseReader> OpenAsync(HttpClient client, HttpRequestMessage request)
+    {
         var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
         return new SseReader(response, await response.Content.ReadAsStreamAsync());
     }
@@ -136,7 +142,7 @@ public sealed class SseReader : IAsyncDisposable
         var blocks = raw.Split("\n\n");
         for (var i = 0; i < blocks.Length - 1; i++)
         {
-            string? id = null, retry = null;
+            string? id = null, retry = null, type = null;
             List<string>? data = null;
             var comment = false;
             foreach (var line in blocks[i].Split('\n'))
@@ -149,6 +155,10 @@ public sealed class SseReader : IAsyncDisposable
                 {
                     id = line[4..];
                 }
+                else if (line.StartsWith("event: ", StringComparison.Ordinal))
+                {
+                    type = line[7..];
+                }
                 else if (line.StartsWith("retry: ", StringComparison.Ordinal))
                 {
                     retry = line[7..];
@@ -159,7 +169,7 @@ public sealed class SseReader : IAsyncDisposable
                 }
             }
 
-            frames.Add(new SseFrame(id, data is null ? null : string.Join('\n', data), retry, comment && id is null && data is null));
+            frames.Add(new SseFrame(id, data is null ? null : string.Join('\n', data), retry, comment && id is null && data is null, type));
         }
 
         return frames;

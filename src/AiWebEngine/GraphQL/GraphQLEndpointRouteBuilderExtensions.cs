@@ -1,0 +1,36 @@
+using AiWebEngine.GraphQL.Http;
+using AiWebEngine.GraphQL.Sse;
+using AiWebEngine.GraphQL.WebSockets;
+using Microsoft.AspNetCore.Routing;
+
+namespace AiWebEngine.GraphQL;
+
+/// <summary>Maps the GraphQL transports; called by <c>MapAiWebEngine()</c>.</summary>
+internal static class GraphQLEndpointRouteBuilderExtensions
+{
+    public const string Path = "/graphql";
+
+    /// <summary>
+    /// Maps <c>/graphql</c> (GraphQL over HTTP; a WebSocket upgrade speaks <c>graphql-transport-ws</c>;
+    /// <c>Accept: text/event-stream</c> is served as <c>/graphql/sse</c>), <c>/graphql/sse</c> (graphql-sse)
+    /// and <c>/graphql/schema.graphql</c> (the SDL).
+    /// </summary>
+    /// <remarks>Each operation runs on the schema <see cref="IGraphQLSchemaProvider"/> holds when it starts.</remarks>
+    public static void MapAiWebEngineGraphQL(this IEndpointRouteBuilder endpoints)
+    {
+        var services = endpoints.ServiceProvider;
+        var http = services.GetRequiredService<GraphQLHttpEndpoint>();
+        var sse = services.GetRequiredService<GraphQLSseEndpoint>();
+        var ws = services.GetRequiredService<GraphQLWsEndpoint>();
+        var executor = services.GetRequiredService<GraphQLExecutor>();
+        string[] methods = [HttpMethods.Get, HttpMethods.Post];
+
+        endpoints.MapMethods(Path, methods, context =>
+                context.WebSockets.IsWebSocketRequest ? ws.HandleAsync(context)
+                : ResponseMediaTypes.AcceptsEventStream(context.Request.Headers.Accept) ? sse.HandleAsync(context)
+                : http.HandleAsync(context))
+            .WithDisplayName("AiWebEngine GraphQL");
+        endpoints.MapMethods(Path + "/sse", methods, sse.HandleAsync).WithDisplayName("AiWebEngine GraphQL over SSE");
+        endpoints.MapGet(Path + "/schema.graphql", context => GraphQLSchemaDocument.WriteAsync(context, executor.CurrentSchema)).WithDisplayName("AiWebEngine GraphQL schema");
+    }
+}

@@ -1,0 +1,90 @@
+using System.Security.Claims;
+using GraphQL;
+using GraphQL.Execution;
+using GraphQL.Transport;
+using GraphQL.Types;
+using GraphQL.Validation;
+
+namespace AiWebEngine.GraphQL;
+
+/// <summary>
+/// Runs GraphQL operations for every transport: GraphQL.NET's <see cref="DocumentExecuter"/> with the
+/// <see cref="DocumentCache"/>, against the schema <see cref="IGraphQLSchemaProvider"/> holds now.
+/// </summary>
+internal sealed partial class GraphQLExecutor
+{
+    private readonly DocumentExecuter _executer;
+    private readonly IGraphQLSchemaProvider _schemas;
+    private readonly ILogger<GraphQLExecutor> _logger;
+
+    public GraphQLExecutor(IGraphQLSchemaProvider schemas, DocumentCache cache, GraphQLJson json, ILogger<GraphQLExecutor> logger)
+    {
+        _schemas = schemas;
+        _executer = new DocumentExecuter(new GraphQLDocumentBuilder(), new DocumentValidator(), new DefaultExecutionStrategySelector(), [cache]);
+        Json = json;
+        _logger = logger;
+    }
+
+    /// <summary>The serializer every transport writes results with.</summary>
+    public GraphQLJson Json { get; }
+
+    /// <summary>The schema an operation starting now runs on.</summary>
+    public ISchema CurrentSchema => _schemas.Current;
+
+    /// <summary>
+    /// Runs <paramref name="request"/> on <paramref name="schema"/>; script resolvers see
+    /// <paramref name="headers"/> (the HTTP request's, or the WebSocket upgrade's) in <c>context.headers</c>. An operation whose type is not in
+    /// <paramref name="allowed"/> is not run: its result is not <see cref="ExecutionResult.Executed"/> and
+    /// holds an <see cref="OperationNotAllowedError"/>.
+    /// </summary>
+    /// <returns>
+    /// The result: not <see cref="ExecutionResult.Executed"/> for a document, validation or variable error;
+    /// with <see cref="ExecutionResult.Streams"/> for a subscription.
+    /// </returns>
+    public Task<ExecutionResult> ExecuteAsync(
+        ISchema schema,
+        GraphQLRequest request,
+        OperationKinds allowed,
+        IServiceProvider services,
+        ClaimsPrincipal? user,
+        IHeaderDictionary? headers,
+        CancellationToken cancellationToken)
+    {
+        var options = new ExecutionOptions
+        {
+            Schema = schema,
+            Query = request.Query,
+            OperationName = request.OperationName,
+            Variables = request.Variables,
+            Extensions = request.Extensions,
+            RequestServices = services,
+            User = user,
+            CancellationToken = cancellationToken,
+            UnhandledExceptionDelegate = OnUnhandledException,
+        };
+        if (headers is not null)
+        {
+            options.UserContext[ScriptFieldResolvers.HeadersKey] = LowerCaseHeaders(headers);
+        }
+
+        options.Listeners.Add(OperationKindGuard.For(allowed));
+        return _executer.ExecuteAsync(options);
+    }
+
+    /// <summary>The request headers as resolvers see them in <c>context.headers</c>: lower-case names, comma-joined values.</summary>
+    private static KeyValuePair<string, string>[] LowerCaseHeaders(IHeaderDictionary headers) =>
+        [.. headers.Select(h => KeyValuePair.Create(h.Key.ToLowerInvariant(), h.Value.ToString()))];
+
+    private Task OnUnhandledException(UnhandledExceptionContext context)
+    {
+        ResolverFailed(_logger, context.Context?.Operation.Name?.StringValue ?? "(anonymous)", context.Exception);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Whether <paramref name="result"/> was refused for its operation type.</summary>
+    public static bool IsOperationNotAllowed(ExecutionResult result) =>
+        !result.Executed && result.Errors is { Count: > 0 } errors && errors.Any(e => e is OperationNotAllowedError);
+
+    [LoggerMessage(EventId = 1400, Level = LogLevel.Error, Message = "GraphQL operation {OperationName} failed with an unhandled error")]
+    private static partial void ResolverFailed(ILogger logger, string operationName, Exception exception);
+}

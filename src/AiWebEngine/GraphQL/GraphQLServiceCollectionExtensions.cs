@@ -1,0 +1,30 @@
+using AiWebEngine.GraphQL.Http;
+using AiWebEngine.GraphQL.Sse;
+using AiWebEngine.GraphQL.WebSockets;
+using AiWebEngine.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace AiWebEngine.GraphQL;
+
+/// <summary>Registers the GraphQL transports; called by <c>AddAiWebEngine()</c>.</summary>
+internal static class GraphQLServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds the executor, the document cache and the three transports, with <see cref="GraphQLOptions"/>
+    /// bound from <c>AiWebEngine:GraphQL</c> and validated at start. The <see cref="IGraphQLSchemaProvider"/>
+    /// is not registered here: the script registry is the provider.
+    /// </summary>
+    public static IServiceCollection AddAiWebEngineGraphQL(this IServiceCollection services)
+    {
+        services.AddOptions<GraphQLOptions>().BindConfiguration(GraphQLOptions.SectionName).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<GraphQLOptions>, GraphQLOptionsValidator>();
+        services.AddSingleton<GraphQLJson>();
+        services.AddSingleton<DocumentCache>();
+        services.AddSingleton<GraphQLExecutor>();
+        services.AddSingleton<GraphQLKeepAlive>();
+        services.AddSingleton<GraphQLHttpEndpoint>();
+        services.AddSingleton<GraphQLSseEndpoint>();
+        services.AddSingleton<GraphQLWsEndpoint>();
+        return services;
+    }
+}

@@ -1,0 +1,84 @@
+using System.Threading.Channels;
+using AiWebEngine.Streaming;
+using GraphQL;
+
+namespace AiWebEngine.GraphQL.Sse;
+
+/// <summary>
+/// One subscription's event stream: observes the subscription's results and queues their frames for
+/// the connection's writer, ending with <c>complete</c> when the subscription ends.
+/// </summary>
+/// <remarks>
+/// The queue is bounded and never blocks the event source: a client that falls
+/// <see cref="GraphQLOptions.QueueCapacity"/> frames behind is marked <see cref="Overflowed"/> and
+/// <see cref="Overflow"/> fires, so the transport drops the connection (the client re-subscribes).
+/// </remarks>
+internal sealed class GraphQLSseStream : IObserver<ExecutionResult>, IKeepAliveTarget
+{
+    private static readonly ReadOnlyMemory<byte> KeepAliveFrame = SseFrames.KeepAlive.ToArray();
+
+    private readonly Channel<ReadOnlyMemory<byte>> _frames;
+    private readonly GraphQLJson _json;
+    private long _lastActivity;
+    private int _ended;
+
+    public GraphQLSseStream(int capacity, GraphQLJson json)
+    {
+        _json = json;
+        // Two frames of headroom: the last event of a stream is followed by complete (and maybe an error).
+        _frames = Channel.CreateBounded<ReadOnlyMemory<byte>>(new BoundedChannelOptions(capacity + 2)
+        {
+            FullMode = BoundedChannelFullMode.Wait,
+            SingleReader = true,
+            SingleWriter = false,
+            AllowSynchronousContinuations = false,
+        });
+    }
+
+    /// <summary>The frames to write; completes after <c>complete</c>, or when the stream is stopped.</summary>
+    public ChannelReader<ReadOnlyMemory<byte>> Frames => _frames.Reader;
+
+    /// <summary>Whether the client was dropped because its queue was full.</summary>
+    public bool Overflowed { get; private set; }
+
+    /// <summary>Fires once when the queue overflows; the transport aborts the connection.</summary>
+    public event Action? Overflow;
+
+    ref long IKeepAliveTarget.LastActivity => ref _lastActivity;
+
+    void IKeepAliveTarget.EnqueueKeepAlive() => _frames.Writer.TryWrite(KeepAliveFrame);
+
+    public void OnNext(ExecutionResult value) => Enqueue(GraphQLSseFrames.Next(value, _json));
+
+    /// <summary>An error of the event source: sent as a <c>next</c> with <c>errors</c>, then <c>complete</c>.</summary>
+    public void OnError(Exception error)
+    {
+        Enqueue(GraphQLSseFrames.NextError(error, _json));
+        OnCompleted();
+    }
+
+    public void OnCompleted()
+    {
+        Enqueue(GraphQLSseFrames.Complete);
+        Stop();
+    }
+
+    /// <summary>Ends the stream; without <c>complete</c> when the client left or the server stops (then graphql-sse clients retry).</summary>
+    public void Stop()
+    {
+        Volatile.Write(ref _ended, 1);
+        _frames.Writer.TryComplete();
+    }
+
+    private void Enqueue(ReadOnlyMemory<byte> frame)
+    {
+        if (_frames.Writer.TryWrite(frame) || Overflowed || Volatile.Read(ref _ended) != 0)
+        {
+            return;
+        }
+
+        Overflowed = true;
+        _frames.Writer.TryComplete();
+        Overflow?.Invoke();
+    }
+}

@@ -1,0 +1,47 @@
+using System.Net.WebSockets;
+using AiWebEngine.Routing;
+using GraphQL;
+using GraphQL.Transport;
+using Microsoft.Extensions.Options;
+
+namespace AiWebEngine.GraphQL.WebSockets;
+
+/// <summary>
+/// WebSocket upgrades on <c>/graphql</c>: accepts the <c>graphql-transport-ws</c> subprotocol and serves
+/// the socket with a <see cref="GraphQLWsConnection"/>; any other subprotocol is closed with 4406.
+/// </summary>
+internal sealed class GraphQLWsEndpoint(
+    GraphQLExecutor executor,
+    IHostApplicationLifetime lifetime,
+    IOptions<GraphQLOptions> options,
+    IOptions<HttpOptions> http,
+    TimeProvider time,
+    ILogger<GraphQLWsConnection> logger)
+{
+    public async Task HandleAsync(HttpContext context)
+    {
+        if (!context.WebSockets.WebSocketRequestedProtocols.Contains(GraphQLWsMessages.SubProtocol, StringComparer.Ordinal))
+        {
+            using var refused = await context.WebSockets.AcceptWebSocketAsync();
+            await refused.CloseAsync((WebSocketCloseStatus)GraphQLWsCloseCodes.SubprotocolNotAcceptable, "Subprotocol not acceptable", context.RequestAborted);
+            return;
+        }
+
+        using var socket = await context.WebSockets.AcceptWebSocketAsync(GraphQLWsMessages.SubProtocol);
+        var settings = new GraphQLWsSettings(
+            (request, cancellationToken) => ExecuteAsync(context, request, cancellationToken),
+            AcceptInit: static _ => true,
+            executor.Json,
+            options.Value.ConnectionInitWaitTimeout,
+            options.Value.QueueCapacity,
+            http.Value.MaxRequestBodyBytes,
+            time,
+            logger);
+        using var connection = new GraphQLWsConnection(socket, settings);
+        await connection.RunAsync(lifetime.ApplicationStopping);
+    }
+
+    /// <summary>Each operation runs on the schema current when it is subscribed.</summary>
+    private Task<ExecutionResult> ExecuteAsync(HttpContext context, GraphQLRequest request, CancellationToken cancellationToken) =>
+        executor.ExecuteAsync(executor.CurrentSchema, request, OperationKinds.All, context.RequestServices, context.User, context.Request.Headers, cancellationToken);
+}

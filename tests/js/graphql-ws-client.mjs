@@ -1,0 +1,41 @@
+// The npm graphql-ws client (graphql-transport-ws) for the .NET tests, on the npm "ws" WebSocket.
+// usage: node graphql-ws-client.mjs <ws-url> <events>
+// Opens one socket, subscribes to `subscription { liveEvents }` (prints "subscribing"), runs a query
+// on the same socket while the subscription is live (prints {"query": result}), prints {"next": result}
+// per event, and "complete" when the server completes the subscription. Prints "connected" per socket
+// opened. Exits 0, or 1 on an error or after 20 s.
+import { createClient } from "graphql-ws";
+import WebSocket from "ws";
+
+const [url, wanted] = process.argv.slice(2);
+const count = Number(wanted ?? 1);
+setTimeout(() => { console.log("timeout"); process.exit(1); }, 20_000);
+
+const client = createClient({
+  url,
+  webSocketImpl: WebSocket,
+  lazy: false,
+  retryAttempts: 0,
+  on: { connected: () => console.log("connected"), closed: (e) => console.log(`closed ${e?.code ?? ""}`) },
+});
+
+try {
+  const subscription = client.iterate({ query: "subscription { liveEvents }" });
+  console.log("subscribing");
+  const first = subscription.next();
+  for await (const result of client.iterate({ query: "query Greeting { hello(name: \"ws\") }", operationName: "Greeting" })) {
+    console.log(JSON.stringify({ query: result }));
+  }
+
+  let received = 0;
+  for (let item = await first; !item.done; item = await subscription.next()) {
+    console.log(JSON.stringify({ next: item.value }));
+    received++;
+  }
+  console.log(received >= count ? "complete" : `complete after ${received} of ${count}`);
+  await client.dispose();
+  process.exit(0);
+} catch (error) {
+  console.log("error " + (error?.message ?? JSON.stringify(error)));
+  process.exit(1);
+}
