@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using AiWebEngine.GraphQL.Subscriptions;
 using GraphQL;
 using GraphQL.Execution;
 using GraphQL.Transport;
@@ -33,7 +34,8 @@ internal sealed partial class GraphQLExecutor
 
     /// <summary>
     /// Runs <paramref name="request"/> on <paramref name="schema"/>; script resolvers see
-    /// <paramref name="headers"/> (the HTTP request's, or the WebSocket upgrade's) in <c>context.headers</c>. An operation whose type is not in
+    /// <paramref name="headers"/> (the HTTP request's, or the WebSocket upgrade's) in <c>context.headers</c>;
+    /// <paramref name="role"/> asks a script subscription for one part of itself (see <see cref="GraphQLOperations"/>). An operation whose type is not in
     /// <paramref name="allowed"/> is not run: its result is not <see cref="ExecutionResult.Executed"/> and
     /// holds an <see cref="OperationNotAllowedError"/>.
     /// </summary>
@@ -48,6 +50,7 @@ internal sealed partial class GraphQLExecutor
         IServiceProvider services,
         ClaimsPrincipal? user,
         IHeaderDictionary? headers,
+        SubscriptionRole? role,
         CancellationToken cancellationToken)
     {
         var options = new ExecutionOptions
@@ -65,6 +68,11 @@ internal sealed partial class GraphQLExecutor
         if (headers is not null)
         {
             options.UserContext[ScriptFieldResolvers.HeadersKey] = LowerCaseHeaders(headers);
+        }
+
+        if (role is not null)
+        {
+            options.UserContext[SubscriptionRole.Key] = role;
         }
 
         options.Listeners.Add(OperationKindGuard.For(allowed));

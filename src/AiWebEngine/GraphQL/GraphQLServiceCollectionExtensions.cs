@@ -1,5 +1,6 @@
 using AiWebEngine.GraphQL.Http;
 using AiWebEngine.GraphQL.Sse;
+using AiWebEngine.GraphQL.Subscriptions;
 using AiWebEngine.GraphQL.WebSockets;
 using AiWebEngine.Hosting;
 using Microsoft.Extensions.Options;
@@ -21,6 +22,7 @@ internal static class GraphQLServiceCollectionExtensions
         services.AddSingleton<GraphQLJson>();
         services.AddSingleton<DocumentCache>();
         services.AddSingleton<GraphQLExecutor>();
+        services.AddSingleton<GraphQLOperations>();
         services.AddSingleton<GraphQLKeepAlive>();
         services.AddSingleton<GraphQLHttpEndpoint>();
         services.AddSingleton<GraphQLSseEndpoint>();

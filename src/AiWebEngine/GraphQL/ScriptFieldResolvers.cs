@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using AiWebEngine.GraphQL.Subscriptions;
 using AiWebEngine.Scripting;
 using AiWebEngine.Streaming;
 using GraphQL;
@@ -37,14 +38,25 @@ internal sealed class ScriptFieldResolvers(ITopicBus bus, Func<GraphQLFieldKind,
                 }
             }
 
+            var role = context.UserContext.TryGetValue(SubscriptionRole.Key, out var asked) ? asked as SubscriptionRole : null;
+            if (role is not null)
+            {
+                role.Honored = true;
+            }
+
             object? first = null;
-            if (field.ResolverRef is not null && await CallAsync(field, context) is { } json)
+            if (role is not { IsFirstEvent: false } && field.ResolverRef is not null && await CallAsync(field, context) is { } json)
             {
                 first = GraphQLValues.FromJson(json, context.FieldDefinition.ResolvedType);
             }
 
+            if (role is { IsFirstEvent: true })
+            {
+                return new FirstEventSource(first);
+            }
+
             var type = context.FieldDefinition.ResolvedType;
-            return new SubscriptionSource(bus, GraphQLField.TopicOf(field.Name), metadata, first, message => EventValue(message, type));
+            return new SubscriptionSource(bus, GraphQLField.TopicOf(field.Name), metadata, first, message => EventValue(message, type), role?.Subscribed);
         });
 
     // For a String field the event is the data as sent; otherwise the data is JSON, resolved against the selection.

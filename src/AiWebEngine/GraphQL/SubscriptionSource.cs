@@ -16,11 +16,13 @@ internal sealed class SubscriptionSource(
     string topic,
     IReadOnlyDictionary<string, string> metadata,
     object? first,
-    Func<BusMessage, object?> convert) : IObservable<object?>
+    Func<BusMessage, object?> convert,
+    Action<TopicSubscriber>? subscribed = null) : IObservable<object?>
 {
     public IDisposable Subscribe(IObserver<object?> observer)
     {
         var subscriber = bus.Subscribe(topic, metadata, null);
+        subscribed?.Invoke(subscriber);
         _ = PumpAsync(subscriber, observer);
         return subscriber;
     }
@@ -54,6 +56,30 @@ internal sealed class SubscriptionSource(
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             observer.OnError(e);
+        }
+    }
+}
+
+/// <summary>A script subscription's first event alone (the resolver's return value, if any), then the end.</summary>
+internal sealed class FirstEventSource(object? first) : IObservable<object?>
+{
+    public IDisposable Subscribe(IObserver<object?> observer)
+    {
+        if (first is not null)
+        {
+            observer.OnNext(first);
+        }
+
+        observer.OnCompleted();
+        return Disposable.Instance;
+    }
+
+    private sealed class Disposable : IDisposable
+    {
+        public static readonly Disposable Instance = new();
+
+        public void Dispose()
+        {
         }
     }
 }

@@ -31,7 +31,7 @@ public interface ITopicBus
 }
 
 /// <summary>Counters of one topic.</summary>
-/// <param name="Subscribers">Subscribers connected now.</param>
+/// <param name="Subscribers">Clients connected now (each client of a shared GraphQL subscription counts).</param>
 /// <param name="Published">Messages published since the topic was created.</param>
 /// <param name="Disconnected">Subscribers disconnected because their queue was full.</param>
 /// <param name="LastId">The id of the last message.</param>

@@ -47,7 +47,7 @@ internal sealed class Topic(string name, int replayDepth, int queueCapacity)
 
                 if (subscriber.TryEnqueue(message))
                 {
-                    queued++;
+                    queued += subscriber.Clients;
                 }
                 else
                 {
@@ -139,7 +139,7 @@ internal sealed class Topic(string name, int replayDepth, int queueCapacity)
     {
         lock (_sync)
         {
-            return new TopicStats(_subscribers.Count, _published, _disconnected, _lastId);
+            return new TopicStats(_subscribers.Sum(s => s.Clients), _published, _disconnected, _lastId);
         }
     }
 }

@@ -16,6 +16,7 @@ public sealed class TopicSubscriber : IDisposable, IKeepAliveTarget
     private readonly Channel<BusMessage> _queue;
     private readonly Action<TopicSubscriber> _unsubscribe;
     private int _disposed;
+    private int _clients = 1;
 
     internal TopicSubscriber(IReadOnlyDictionary<string, string> metadata, int capacity, Action<TopicSubscriber> unsubscribe)
     {
@@ -35,6 +36,16 @@ public sealed class TopicSubscriber : IDisposable, IKeepAliveTarget
 
     /// <summary>The messages to deliver; completes when the topic ends, the subscriber overflows or is ended.</summary>
     public ChannelReader<BusMessage> Messages => _queue.Reader;
+
+    /// <summary>
+    /// How many clients this subscriber delivers to: 1 for a connection; all of its clients for a
+    /// shared GraphQL subscription. Publishers report the sum as their client count.
+    /// </summary>
+    public int Clients
+    {
+        get => Volatile.Read(ref _clients);
+        set => Volatile.Write(ref _clients, value);
+    }
 
     /// <summary>Whether the subscriber was dropped because its queue was full.</summary>
     public bool Overflowed { get; private set; }

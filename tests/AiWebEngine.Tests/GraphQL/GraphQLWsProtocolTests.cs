@@ -1,5 +1,6 @@
 using System.Net.WebSockets;
 using AiWebEngine.GraphQL;
+using AiWebEngine.GraphQL.Subscriptions;
 using AiWebEngine.GraphQL.WebSockets;
 using AiWebEngine.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
@@ -30,7 +31,7 @@ public sealed class GraphQLWsProtocolTests : IAsyncLifetime
         var executor = new GraphQLExecutor(_schema, new DocumentCache(Options.Create(new GraphQLOptions())), json, NullLogger<GraphQLExecutor>.Instance);
         var services = new ServiceCollection().BuildServiceProvider();
         var settings = new GraphQLWsSettings(
-            (request, ct) => executor.ExecuteAsync(_schema.Current, request, OperationKinds.All, services, null, null, ct),
+            async (request, ct) => GraphQLOperation.Unshared(await executor.ExecuteAsync(_schema.Current, request, OperationKinds.All, services, null, null, null, ct), json),
             acceptInit, json, TimeSpan.FromSeconds(3), QueueCapacity: 64, MaxMessageBytes: 4096, _time, NullLogger.Instance);
         _connection = new GraphQLWsConnection(_pair.Server, settings);
         _run = _connection.RunAsync(_stopping.Token);

@@ -49,7 +49,7 @@ internal sealed class GraphQLHttpEndpoint(GraphQLExecutor executor, IOptions<Htt
         try
         {
             result = await executor.ExecuteAsync(schema, request!, isGet ? OperationKinds.Query : OperationKinds.QueryAndMutation,
-                context.RequestServices, context.User, context.Request.Headers, context.RequestAborted);
+                context.RequestServices, context.User, context.Request.Headers, role: null, context.RequestAborted);
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {

@@ -1,5 +1,6 @@
 using System.Buffers;
 using AiWebEngine.GraphQL.Http;
+using AiWebEngine.GraphQL.Subscriptions;
 using AiWebEngine.Routing;
 using AiWebEngine.Streaming;
 using GraphQL;
@@ -22,6 +23,7 @@ namespace AiWebEngine.GraphQL.Sse;
 /// </remarks>
 internal sealed partial class GraphQLSseEndpoint(
     GraphQLExecutor executor,
+    GraphQLOperations operations,
     GraphQLKeepAlive keepAlive,
     IHostApplicationLifetime lifetime,
     IOptions<GraphQLOptions> options,
@@ -45,8 +47,9 @@ internal sealed partial class GraphQLSseEndpoint(
         var isGet = HttpMethods.IsGet(context.Request.Method);
         try
         {
-            var result = await executor.ExecuteAsync(schema, request!, isGet ? OperationKinds.Query | OperationKinds.Subscription : OperationKinds.All,
+            var operation = await operations.RunAsync(schema, request!, isGet ? OperationKinds.Query | OperationKinds.Subscription : OperationKinds.All,
                 context.RequestServices, context.User, context.Request.Headers, context.RequestAborted);
+            var result = operation.Result;
             if (isGet && GraphQLExecutor.IsOperationNotAllowed(result))
             {
                 context.Response.Headers.Allow = "POST";
@@ -55,9 +58,9 @@ internal sealed partial class GraphQLSseEndpoint(
             }
 
             StartEventStream(context);
-            if (result.Streams is { Count: > 0 } streams)
+            if (operation.Events is { } events)
             {
-                await StreamAsync(context, streams.Values.First());
+                await StreamAsync(context, events);
             }
             else
             {
@@ -88,7 +91,7 @@ internal sealed partial class GraphQLSseEndpoint(
         context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
     }
 
-    private async Task StreamAsync(HttpContext context, IObservable<ExecutionResult> source)
+    private async Task StreamAsync(HttpContext context, IObservable<SubscriptionEvent> source)
     {
         var stream = new GraphQLSseStream(_queueCapacity, executor.Json);
         stream.Overflow += () =>

@@ -27,6 +27,16 @@ internal static class GraphQLSseFrames
         return buffer.WrittenSpan.ToArray();
     }
 
+    /// <summary><c>event: next\ndata: &lt;payload&gt;\n\n</c> around an encoded one-line result.</summary>
+    public static byte[] Next(ReadOnlySpan<byte> payload)
+    {
+        var frame = new byte[NextPrefix.Length + payload.Length + End.Length];
+        NextPrefix.CopyTo(frame);
+        payload.CopyTo(frame.AsSpan(NextPrefix.Length));
+        End.CopyTo(frame.AsSpan(NextPrefix.Length + payload.Length));
+        return frame;
+    }
+
     /// <summary>The result of a source stream error: a <c>next</c> with the error, as GraphQL.NET reports it.</summary>
     public static byte[] NextError(Exception error, GraphQLJson json) =>
         Next(new ExecutionResult(error as ExecutionError ?? new ExecutionError("The subscription's event stream failed.", error)), json);

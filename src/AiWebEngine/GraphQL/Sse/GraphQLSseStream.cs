@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using AiWebEngine.GraphQL.Subscriptions;
 using AiWebEngine.Streaming;
 using GraphQL;
 
@@ -13,7 +14,7 @@ namespace AiWebEngine.GraphQL.Sse;
 /// <see cref="GraphQLOptions.QueueCapacity"/> frames behind is marked <see cref="Overflowed"/> and
 /// <see cref="Overflow"/> fires, so the transport drops the connection (the client re-subscribes).
 /// </remarks>
-internal sealed class GraphQLSseStream : IObserver<ExecutionResult>, IKeepAliveTarget
+internal sealed class GraphQLSseStream : IObserver<SubscriptionEvent>, IKeepAliveTarget
 {
     private static readonly ReadOnlyMemory<byte> KeepAliveFrame = SseFrames.KeepAlive.ToArray();
 
@@ -48,7 +49,8 @@ internal sealed class GraphQLSseStream : IObserver<ExecutionResult>, IKeepAliveT
 
     void IKeepAliveTarget.EnqueueKeepAlive() => _frames.Writer.TryWrite(KeepAliveFrame);
 
-    public void OnNext(ExecutionResult value) => Enqueue(GraphQLSseFrames.Next(value, _json));
+    /// <summary>Queues the event's frame, encoded once for every client of a shared subscription.</summary>
+    public void OnNext(SubscriptionEvent value) => Enqueue(value.SseFrame);
 
     /// <summary>An error of the event source: sent as a <c>next</c> with <c>errors</c>, then <c>complete</c>.</summary>
     public void OnError(Exception error)

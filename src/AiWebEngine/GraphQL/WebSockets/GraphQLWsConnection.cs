@@ -1,3 +1,4 @@
+using AiWebEngine.GraphQL.Subscriptions;
 using System.Buffers;
 using System.Collections.Concurrent;
 using System.Net.WebSockets;
@@ -12,7 +13,7 @@ namespace AiWebEngine.GraphQL.WebSockets;
 /// <param name="Execute">Runs an operation on the current schema (all operation types are allowed).</param>
 /// <param name="AcceptInit">Whether a <c>connection_init</c> payload is accepted; a refusal closes with 4403.</param>
 internal sealed record GraphQLWsSettings(
-    Func<GraphQLRequest, CancellationToken, Task<ExecutionResult>> Execute,
+    Func<GraphQLRequest, CancellationToken, Task<GraphQLOperation>> Execute,
     Func<JsonElement, bool> AcceptInit,
     GraphQLJson Json,
     TimeSpan ConnectionInitWaitTimeout,
@@ -95,7 +96,7 @@ internal sealed partial class GraphQLWsConnection : IDisposable
     }
 
     /// <summary>Runs an operation of this connection; cancelled when the socket ends.</summary>
-    internal Task<ExecutionResult> ExecuteAsync(GraphQLRequest request) => _settings.Execute(request, _ended.Token);
+    internal Task<GraphQLOperation> ExecuteAsync(GraphQLRequest request) => _settings.Execute(request, _ended.Token);
 
     /// <summary>Queues a message; a client too far behind to take it is aborted.</summary>
     internal void Send(ReadOnlyMemory<byte> message)

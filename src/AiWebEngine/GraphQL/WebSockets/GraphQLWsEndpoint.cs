@@ -1,4 +1,5 @@
 using System.Net.WebSockets;
+using AiWebEngine.GraphQL.Subscriptions;
 using AiWebEngine.Routing;
 using GraphQL;
 using GraphQL.Transport;
@@ -12,6 +13,7 @@ namespace AiWebEngine.GraphQL.WebSockets;
 /// </summary>
 internal sealed class GraphQLWsEndpoint(
     GraphQLExecutor executor,
+    GraphQLOperations operations,
     IHostApplicationLifetime lifetime,
     IOptions<GraphQLOptions> options,
     IOptions<HttpOptions> http,
@@ -42,6 +44,6 @@ internal sealed class GraphQLWsEndpoint(
     }
 
     /// <summary>Each operation runs on the schema current when it is subscribed.</summary>
-    private Task<ExecutionResult> ExecuteAsync(HttpContext context, GraphQLRequest request, CancellationToken cancellationToken) =>
-        executor.ExecuteAsync(executor.CurrentSchema, request, OperationKinds.All, context.RequestServices, context.User, context.Request.Headers, cancellationToken);
+    private Task<GraphQLOperation> ExecuteAsync(HttpContext context, GraphQLRequest request, CancellationToken cancellationToken) =>
+        operations.RunAsync(executor.CurrentSchema, request, OperationKinds.All, context.RequestServices, context.User, context.Request.Headers, cancellationToken);
 }

@@ -21,6 +21,10 @@ internal static class GraphQLWsMessages
     public static byte[] Next(string id, ExecutionResult result, GraphQLJson json) =>
         Encode(id, "next", writer => json.Write(writer, result));
 
+    /// <summary><c>{"id":…,"type":"next","payload":&lt;result&gt;}</c> around an already encoded result.</summary>
+    public static byte[] Next(string id, ReadOnlyMemory<byte> payload) =>
+        Encode(id, "next", writer => writer.WriteRawValue(payload.Span, skipInputValidation: true));
+
     /// <summary><c>{"id":…,"type":"error","payload":[&lt;errors&gt;]}</c>: the operation failed before it ran.</summary>
     public static byte[] Error(string id, ExecutionResult result, GraphQLJson json) =>
         Encode(id, "error", writer => json.WriteErrors(writer, result));

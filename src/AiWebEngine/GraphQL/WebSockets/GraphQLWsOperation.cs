@@ -1,3 +1,4 @@
+using AiWebEngine.GraphQL.Subscriptions;
 using GraphQL;
 using GraphQL.Transport;
 
@@ -11,7 +12,7 @@ namespace AiWebEngine.GraphQL.WebSockets;
 /// The operation leaves the connection's table before its last message is queued, so a client that
 /// reuses the id as soon as it sees <c>complete</c> or <c>error</c> is not told the id is taken.
 /// </remarks>
-internal sealed class GraphQLWsOperation(string id, GraphQLRequest request, GraphQLWsConnection connection) : IObserver<ExecutionResult>, IDisposable
+internal sealed class GraphQLWsOperation(string id, GraphQLRequest request, GraphQLWsConnection connection) : IObserver<SubscriptionEvent>, IDisposable
 {
     private IDisposable? _subscription;
     private int _disposed;
@@ -23,7 +24,8 @@ internal sealed class GraphQLWsOperation(string id, GraphQLRequest request, Grap
     /// <summary>Runs the operation; a subscription goes on through the observer methods.</summary>
     public async Task RunAsync()
     {
-        var result = await connection.ExecuteAsync(request);
+        var operation = await connection.ExecuteAsync(request);
+        var result = operation.Result;
         if (Disposed)
         {
             // The client completed the operation (or left) while it ran: nothing more to say.
@@ -34,9 +36,9 @@ internal sealed class GraphQLWsOperation(string id, GraphQLRequest request, Grap
         {
             Finish(GraphQLWsMessages.Error(Id, result, connection.Json));
         }
-        else if (result.Streams is { Count: > 0 } streams)
+        else if (operation.Events is { } events)
         {
-            var subscription = streams.Values.First().Subscribe(this);
+            var subscription = events.Subscribe(this);
             if (Interlocked.CompareExchange(ref _subscription, subscription, null) is not null)
             {
                 subscription.Dispose();
@@ -49,18 +51,19 @@ internal sealed class GraphQLWsOperation(string id, GraphQLRequest request, Grap
         }
     }
 
-    public void OnNext(ExecutionResult value)
+    /// <summary>Sends the event, whose result JSON is encoded once for every client of a shared subscription.</summary>
+    public void OnNext(SubscriptionEvent value)
     {
         if (!Disposed)
         {
-            connection.Send(GraphQLWsMessages.Next(Id, value, connection.Json));
+            connection.Send(GraphQLWsMessages.Next(Id, value.Payload));
         }
     }
 
     /// <summary>An error of the event source: a <c>next</c> with <c>errors</c>, then <c>complete</c>.</summary>
     public void OnError(Exception error)
     {
-        OnNext(new ExecutionResult(error as ExecutionError ?? new ExecutionError("The subscription's event stream failed.", error)));
+        OnNext(new SubscriptionEvent(new ExecutionResult(error as ExecutionError ?? new ExecutionError("The subscription's event stream failed.", error)), connection.Json));
         OnCompleted();
     }
 
