@@ -60,10 +60,14 @@ internal sealed partial class ScriptDirectory : BackgroundService
             _watcher.EnableRaisingEvents = true;
         }
 
+        // The first load runs before the server listens: no request sees a half-loaded directory.
+        await LoadAllAsync(cancellationToken);
         await base.StartAsync(cancellationToken);
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => Task.CompletedTask;
+
+    private async Task LoadAllAsync(CancellationToken stoppingToken)
     {
         try
         {
