@@ -34,7 +34,8 @@ internal static class Scenarios
         var self = Process.GetCurrentProcess();
         var (clients, tasks, ready, connectSeconds) = ConnectAsync(count, config).GetAwaiter().GetResult();
         var health = HealthConnectionsAsync(port).GetAwaiter().GetResult();
-        Log.Write($"{name}: {ready}/{count} clients connected in {connectSeconds:F1} s; /health connections = {health}");
+        Log.Write($"{name}: {ready}/{count} clients connected in {connectSeconds:F1} s; /health connections = {health}"
+            + (config.Protocol == "sse" ? "" : " (counts stream connections only)"));
         if (ready < count)
         {
             throw new InvalidOperationException($"only {ready} of {count} clients connected: {clients.FirstOrDefault(c => c.LastError is not null)?.LastError}");
@@ -194,6 +195,9 @@ internal static class Scenarios
         var result = new FanoutResult
         {
             Name = name,
+            Protocol = config.Protocol,
+            Path = config.Path,
+            Query = config.Protocol == "graphql-sse" ? config.Query : null,
             Mode = mode,
             Clients = count,
             RateTarget = mode == "fixed" ? rate : null,
@@ -231,6 +235,8 @@ internal static class Scenarios
             OutOfOrder = clients.Sum(c => c.OutOfOrder),
             IdGaps = clients.Sum(c => c.IdGaps),
             Foreign = clients.Sum(c => c.Foreign),
+            FirstForeign = clients.Select(c => c.FirstForeign).FirstOrDefault(f => f is not null),
+            Completes = clients.Sum(c => c.Completes),
             Disconnects = clients.Sum(c => c.Disconnects),
             ClientsDisconnected = clients.Count(c => c.Disconnects > 0),
             StreamsEndedByServer = clients.Sum(c => c.StreamsEnded),
@@ -263,6 +269,11 @@ internal static class Scenarios
             + $"max {result.LatencyMaxMs:F1} ms, lost {result.Lost}, dup {result.Duplicates}, ooo {result.OutOfOrder}, "
             + $"disconnects {result.Disconnects}, server {result.ServerCpuMicrosecondsPerDelivery:F2} µs/delivery, "
             + $"cores server {result.ServerCores:F2} client {result.ClientCores:F2} other {result.OtherCores:F2}");
+        if (result.Foreign > 0)
+        {
+            Log.Write($"{name}: {result.Foreign} messages were not this run's; the first: {result.FirstForeign}");
+        }
+
         File.WriteAllText(o.String("out"), JsonSerializer.Serialize(result, Json.Options));
         return 0;
     }
@@ -429,15 +440,26 @@ internal static class Scenarios
         return 0;
     }
 
-    private static ClientConfig Config(Options o, int port, long run, int receiveBuffer) => new(
-        port,
-        o.String("path", "/feed"),
-        run,
-        o.Int("source-addresses", 8),
-        o.Int("receive-buffer", receiveBuffer),
-        o.Bool("reconnect", true),
-        o.String("reconnect-delay-ms", "") is { Length: > 0 } delay ? int.Parse(delay, System.Globalization.CultureInfo.InvariantCulture) : null,
-        s_microsecondsPerTick);
+    private static ClientConfig Config(Options o, int port, long run, int receiveBuffer)
+    {
+        var protocol = o.String("protocol", "sse");
+        if (protocol is not ("sse" or "graphql-sse"))
+        {
+            throw new ArgumentException("--protocol is sse or graphql-sse");
+        }
+
+        return new(
+            protocol,
+            o.String("query", "subscription { benchTick }"),
+            port,
+            o.String("path", protocol == "sse" ? "/feed" : "/graphql/sse"),
+            run,
+            o.Int("source-addresses", 8),
+            o.Int("receive-buffer", receiveBuffer),
+            o.Bool("reconnect", true),
+            o.String("reconnect-delay-ms", "") is { Length: > 0 } delay ? int.Parse(delay, System.Globalization.CultureInfo.InvariantCulture) : null,
+            s_microsecondsPerTick);
+    }
 
     private static long CurrentRssKiB() => Proc.StatusKiB(Environment.ProcessId, "VmRSS");
 
@@ -544,6 +566,9 @@ internal static class Scenarios
 internal sealed record FanoutResult
 {
     public string Name { get; init; } = "";
+    public string Protocol { get; init; } = "sse";
+    public string Path { get; init; } = "";
+    public string? Query { get; init; }
     public string Mode { get; init; } = "";
     public int Clients { get; init; }
     public double? RateTarget { get; init; }
@@ -581,6 +606,8 @@ internal sealed record FanoutResult
     public long OutOfOrder { get; init; }
     public long IdGaps { get; init; }
     public long Foreign { get; init; }
+    public string? FirstForeign { get; init; }
+    public long Completes { get; init; }
     public long Disconnects { get; init; }
     public int ClientsDisconnected { get; init; }
     public long StreamsEndedByServer { get; init; }

@@ -7,8 +7,9 @@ using System.Text;
 namespace SseLoad;
 
 /// <summary>
-/// One Server-Sent-Events client on a raw socket: <c>GET /feed</c> over HTTP/1.1, then a byte-level
-/// parser (status line and headers, chunked transfer coding, SSE lines) that checks every message.
+/// One Server-Sent-Events client on a raw socket: <c>GET /feed</c> over HTTP/1.1 (or, with protocol
+/// <c>graphql-sse</c>, <c>POST /graphql/sse</c> with a subscription), then a byte-level parser (status
+/// line and headers, chunked transfer coding, SSE lines) that checks every message.
 /// </summary>
 /// <remarks>
 /// A message's data is <c>{"run":R,"seq":S,"t":T}</c> (see <see cref="Publisher"/>): <c>T</c> is the
@@ -20,6 +21,10 @@ namespace SseLoad;
 /// from the set of seqs seen.
 /// Like <c>EventSource</c>, a dropped client reconnects after the server's <c>retry:</c> with
 /// <c>Last-Event-ID</c> (unless reconnecting is off).
+/// graphql-sse (distinct connections mode): events are <c>event: next</c> with
+/// <c>{"data":{"field":"{\"run\":R,…}"}}</c> (a String field carries the message as a JSON string, so the
+/// keys are found escaped too), and <c>event: complete</c> ends the operation; a client that is dropped
+/// subscribes again (no replay in that protocol).
 /// </remarks>
 internal sealed class SseClient(int index, ClientConfig config)
 {
@@ -35,9 +40,9 @@ internal sealed class SseClient(int index, ClientConfig config)
     private const int ChunkDone = 6;
 
     private static ReadOnlySpan<byte> HeaderEnd => "\r\n\r\n"u8;
-    private static ReadOnlySpan<byte> RunKey => "\"run\":"u8;
-    private static ReadOnlySpan<byte> SeqKey => "\"seq\":"u8;
-    private static ReadOnlySpan<byte> TimeKey => "\"t\":"u8;
+    private static ReadOnlySpan<byte> RunKey => "run"u8;
+    private static ReadOnlySpan<byte> SeqKey => "seq"u8;
+    private static ReadOnlySpan<byte> TimeKey => "t"u8;
 
     private readonly byte[] _receive = new byte[config.ReceiveBufferBytes];
     private readonly TaskCompletionSource<bool> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -56,6 +61,7 @@ internal sealed class SseClient(int index, ClientConfig config)
     private byte[] _line = new byte[256];
     private int _lineLength;
     private long _eventId = -1;
+    private bool _eventComplete;
     private bool _hasData;
     private byte[] _data = new byte[256];
     private int _dataLength;
@@ -87,6 +93,12 @@ internal sealed class SseClient(int index, ClientConfig config)
     public long OutOfOrder { get; private set; }
 
     public long Foreign { get; private set; }
+
+    /// <summary>The first message that was not one of this run's (for the log: a GraphQL error, say).</summary>
+    public string? FirstForeign { get; private set; }
+
+    /// <summary>graphql-sse <c>complete</c> events received.</summary>
+    public long Completes { get; private set; }
 
     public long IdGaps { get; private set; }
 
@@ -154,8 +166,9 @@ internal sealed class SseClient(int index, ClientConfig config)
                     }
 
                     Feed(_receive.AsSpan(0, n), Stopwatch.GetTimestamp());
-                    if (_http == HttpBody && Status != 200)
+                    if ((_http == HttpBody && Status != 200) || _chunkState == ChunkDone)
                     {
+                        // An error answer, or the server ended the response: reconnect on a new socket.
                         break;
                     }
                 }
@@ -214,6 +227,16 @@ internal sealed class SseClient(int index, ClientConfig config)
 
     private byte[] Request(long lastEventId)
     {
+        if (config.Protocol == "graphql-sse")
+        {
+            var body = Encoding.UTF8.GetBytes(System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, string> { ["query"] = config.Query }));
+            var head = Encoding.ASCII.GetBytes(new StringBuilder()
+                .Append("POST ").Append(config.Path).Append(" HTTP/1.1\r\nHost: 127.0.0.1:").Append(config.Port)
+                .Append("\r\nAccept: text/event-stream\r\nContent-Type: application/json\r\nContent-Length: ").Append(body.Length)
+                .Append("\r\n\r\n").ToString());
+            return [.. head, .. body];
+        }
+
         var request = new StringBuilder()
             .Append("GET ").Append(config.Path).Append(" HTTP/1.1\r\nHost: 127.0.0.1:").Append(config.Port)
             .Append("\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\n");
@@ -234,6 +257,7 @@ internal sealed class SseClient(int index, ClientConfig config)
         _chunkRemaining = 0;
         _lineLength = 0;
         _eventId = -1;
+        _eventComplete = false;
         _hasData = false;
         _dataLength = 0;
     }
@@ -443,6 +467,10 @@ internal sealed class SseClient(int index, ClientConfig config)
             Append(ref _data, ref _dataLength, value);
             _hasData = true;
         }
+        else if (field.SequenceEqual("event"u8))
+        {
+            _eventComplete = value.SequenceEqual("complete"u8);
+        }
         else if (field.SequenceEqual("id"u8))
         {
             _eventId = Utf8Parser.TryParse(value, out long id, out _) ? id : -1;
@@ -466,12 +494,19 @@ internal sealed class SseClient(int index, ClientConfig config)
             _eventId = -1;
         }
 
-        if (_hasData)
+        if (_eventComplete)
+        {
+            // graphql-sse: the operation is over (its empty data is not a message).
+            Completes++;
+        }
+        else if (_hasData)
         {
             Message(_data.AsSpan(0, _dataLength), timestamp);
-            _hasData = false;
-            _dataLength = 0;
         }
+
+        _eventComplete = false;
+        _hasData = false;
+        _dataLength = 0;
     }
 
     private void Message(ReadOnlySpan<byte> data, long timestamp)
@@ -480,6 +515,7 @@ internal sealed class SseClient(int index, ClientConfig config)
             || !TryNumber(data, SeqKey, out var seq) || !TryNumber(data, TimeKey, out var sent))
         {
             Foreign++;
+            FirstForeign ??= Encoding.UTF8.GetString(data[..Math.Min(data.Length, 300)]);
             return;
         }
 
@@ -522,16 +558,59 @@ internal sealed class SseClient(int index, ClientConfig config)
         }
     }
 
+    /// <summary>
+    /// The number after <c>"key":</c>, also when the JSON is itself inside a JSON string
+    /// (<c>\"key\":</c>) and when the number is quoted.
+    /// </summary>
     private static bool TryNumber(ReadOnlySpan<byte> json, ReadOnlySpan<byte> key, out long value)
     {
-        var at = json.IndexOf(key);
-        if (at < 0)
+        value = 0;
+        var from = 0;
+        while (from < json.Length)
         {
-            value = 0;
-            return false;
+            var at = json[from..].IndexOf(key);
+            if (at < 0)
+            {
+                return false;
+            }
+
+            at += from;
+            from = at + key.Length;
+            // Before the key: a quote (maybe escaped); after it: a quote (maybe escaped), then ':'.
+            if (at == 0 || json[at - 1] != '"')
+            {
+                continue;
+            }
+
+            var rest = json[from..];
+            if (rest.StartsWith("\\\""u8))
+            {
+                rest = rest[2..];
+            }
+            else if (rest.StartsWith("\""u8))
+            {
+                rest = rest[1..];
+            }
+            else
+            {
+                continue;
+            }
+
+            if (rest.IsEmpty || rest[0] != ':')
+            {
+                continue;
+            }
+
+            rest = rest[1..];
+            while (!rest.IsEmpty && (rest[0] == ' ' || rest[0] == '\\' || rest[0] == '"'))
+            {
+                rest = rest[1..];
+            }
+
+            return Utf8Parser.TryParse(rest, out value, out _);
         }
 
-        return Utf8Parser.TryParse(json[(at + key.Length)..], out value, out _);
+        return false;
     }
 
     private static void Append(ref byte[] buffer, ref int length, ReadOnlySpan<byte> bytes)
@@ -548,6 +627,8 @@ internal sealed class SseClient(int index, ClientConfig config)
 
 /// <summary>What every client of a run shares.</summary>
 internal sealed record ClientConfig(
+    string Protocol,
+    string Query,
     int Port,
     string Path,
     long Run,
