@@ -1,0 +1,137 @@
+# Shared by bench/streams.sh and bench/graphql.sh (sourced, not run): logging, the Release builds,
+# the server's start and stop, and child processes that a signal ends at once.
+#
+# The caller sets BENCH_NAME, ROOT, BENCH_DIR, RAW and SCRIPTS before sourcing this file.
+
+APP_DIR="$ROOT/src/AiWebEngine/bin/Release/net10.0"
+DLL="$APP_DIR/AiWebEngine.dll"
+LOAD="$BENCH_DIR/SseLoad/bin/Release/net10.0/SseLoad.dll"
+CLK_TCK="$(getconf CLK_TCK)"
+READY_TIMEOUT=60
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+log() { printf '[%s %s] %s\n' "$BENCH_NAME" "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+for tool in dotnet curl timeout getconf; do
+  command -v "$tool" >/dev/null || die "$tool is not on PATH"
+done
+
+SERVER_PID=""
+stop_server() {
+  if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
+    log "stopping the server (pid $SERVER_PID)"
+    kill -TERM "$SERVER_PID" 2>/dev/null || true
+    for _ in $(seq 1 50); do
+      kill -0 "$SERVER_PID" 2>/dev/null || break
+      sleep 0.2
+    done
+    if kill -0 "$SERVER_PID" 2>/dev/null; then
+      log "the server did not stop in 10 s; killing it"
+      kill -KILL "$SERVER_PID" 2>/dev/null || true
+    fi
+    wait "$SERVER_PID" 2>/dev/null || true
+  fi
+  SERVER_PID=""
+}
+
+# Long steps run in the background and are waited for, so that a signal to this script is acted on
+# at once (bash runs traps only between foreground commands); the cleanup ends them too.
+CHILD_PID=""
+run_child() {
+  "$@" &
+  CHILD_PID=$!
+  local rc=0
+  wait "$CHILD_PID" || rc=$?
+  CHILD_PID=""
+  return "$rc"
+}
+cleanup() {
+  if [[ -n "$CHILD_PID" ]] && kill -0 "$CHILD_PID" 2>/dev/null; then
+    kill -TERM "$CHILD_PID" 2>/dev/null || true
+    wait "$CHILD_PID" 2>/dev/null || true
+  fi
+  stop_server
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# SseLoad with a time limit (its own --deadline ends it earlier).
+load() { local limit="$1"; shift; run_child timeout "$limit" dotnet "$LOAD" "$@"; }
+
+# build_all: the server and SseLoad in Release (skipped with BENCH_NO_BUILD=1).
+build_all() {
+  if [[ "${BENCH_NO_BUILD:-0}" != 1 ]]; then
+    log "building the server and the load client (Release)"
+    run_child timeout 600 dotnet build "$ROOT/src/AiWebEngine/AiWebEngine.csproj" -c Release --nologo -v quiet >&2
+    run_child timeout 300 dotnet build "$BENCH_DIR/SseLoad/SseLoad.csproj" -c Release --nologo -v quiet >&2
+  fi
+  [[ -f "$DLL" ]] || die "$DLL is missing (build failed?)"
+  [[ -f "$LOAD" ]] || die "$LOAD is missing (build failed?)"
+}
+
+# start_server NAME READY_FUNCTION [server options…]: starts the server with $SCRIPTS on a free
+# loopback port (sets PORT, BASE, SERVER_PID, SERVER_LOG) and waits until READY_FUNCTION succeeds.
+# Should the port be taken before the server binds, the server exits and another port is tried.
+BASE=""
+PORT=""
+SERVER_LOG=""
+start_server() {
+  local name="$1" ready="$2" attempt
+  shift 2
+  SERVER_LOG="$RAW/$BENCH_NAME-server-$name.log"
+  for attempt in 1 2 3; do
+    PORT="$(timeout 30 dotnet "$LOAD" port)"
+    BASE="http://127.0.0.1:$PORT"
+    log "starting the server on $BASE (attempt $attempt; log: ${SERVER_LOG#"$ROOT"/})"
+    # From the build output, so that its appsettings.json applies (Microsoft.AspNetCore logs at
+    # Warning); from elsewhere the framework logs every request at Information (see bench/http.sh).
+    (cd "$APP_DIR" && ASPNETCORE_ENVIRONMENT=Production exec dotnet "$DLL" --scripts "$SCRIPTS" --urls "$BASE" "$@" \
+      >"$SERVER_LOG" 2>&1) &
+    SERVER_PID=$!
+    local deadline=$((SECONDS + READY_TIMEOUT))
+    while ((SECONDS < deadline)); do
+      kill -0 "$SERVER_PID" 2>/dev/null || break
+      if "$ready"; then
+        return 0
+      fi
+      sleep 0.2
+    done
+    if kill -0 "$SERVER_PID" 2>/dev/null; then
+      tail -n 40 "$SERVER_LOG" >&2 || true
+      die "the server was not ready within ${READY_TIMEOUT} s ($ready)"
+    fi
+    log "the server exited before it was ready:"
+    tail -n 20 "$SERVER_LOG" >&2 || true
+    SERVER_PID=""
+  done
+  die "the server did not start"
+}
+
+# Waits for the previous scenario's stream connections to be gone and for other processes to be idle.
+settle() {
+  local deadline=$((SECONDS + 15))
+  while ((SECONDS < deadline)); do
+    [[ "$(curl -s --max-time 2 "$BASE/health" || true)" == *'"connections":0'* ]] && break
+    sleep 0.5
+  done
+  local others
+  others="$(timeout $((QUIET_WAIT + 10)) dotnet "$LOAD" quiet --server-pid "$SERVER_PID" --clk-tck "$CLK_TCK" \
+    --max-wait "$QUIET_WAIT" --threshold 0.25 || echo "?")"
+  log "other processes: $others cores over the last second"
+}
+
+# The environment of a run, for the report.
+describe_machine() {
+  local cpu runtime
+  cpu="$(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//' || true)"
+  MACHINE="$(nproc) CPUs, ${cpu:-unknown CPU}, $(free -g | awk '/^Mem:/ { print $2 }') GiB, $(uname -sr)"
+  runtime="$(dotnet --list-runtimes | awk '/^Microsoft.NETCore.App 10\./ { v = $2 } END { print v }')"
+  DOTNET_INFO="SDK $(dotnet --version), runtime Microsoft.NETCore.App ${runtime:-unknown}, Release builds, workstation GC"
+  COMMIT="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || true)"
+  if [[ -n "$COMMIT" ]] && ! git -C "$ROOT" diff --quiet HEAD -- src 2>/dev/null; then
+    COMMIT="$COMMIT (src/ has uncommitted changes)"
+  fi
+}
