@@ -1,4 +1,6 @@
+using System.Net.Sockets;
 using System.Net.WebSockets;
+using System.Text;
 using System.Text.Json;
 using AiWebEngine.GraphQL;
 using AiWebEngine.GraphQL.Subscriptions;
@@ -194,6 +196,55 @@ public sealed class SharedSubscriptionTests : IAsyncLifetime
         Assert.EndsWith("event: complete\ndata: \n\n", a.Raw, StringComparison.Ordinal);
         Assert.EndsWith("event: complete\ndata: \n\n", b.Raw, StringComparison.Ordinal);
         Assert.Equal(0, Operations.SharedExecutions);
+    }
+
+    [Fact]
+    public async Task ASharedClientThatStopsReading_IsDisconnected_AndDoesNotDelayTheOthers()
+    {
+        const string BigScript = """
+            registerGraphQLSubscription("big", "type Subscription { big: String }", null);
+            const chunk = "x".repeat(64 * 1024);
+            register("/big", (req) => {
+              for (let i = 0; i < Number(req.query.count); i++) sendSubscriptionMessage("big", chunk);
+              return { body: "ok" };
+            }, "POST");
+            """;
+        await using var host = await EngineHost.StartAsync(
+            new Dictionary<string, string> { ["big.js"] = BigScript },
+            new Dictionary<string, string?> { ["AiWebEngine:GraphQL:QueueCapacity"] = "16" },
+            kestrel: true);
+        const string Body = """{"query":"subscription { big }"}""";
+        using var stalled = new TcpClient();
+        stalled.ReceiveBufferSize = 4096;
+        await stalled.ConnectAsync(host.BaseAddress.Host, host.BaseAddress.Port);
+        var stalledStream = stalled.GetStream();
+        await stalledStream.WriteAsync(Encoding.ASCII.GetBytes(
+            $"POST /graphql/sse HTTP/1.1\r\nHost: {host.BaseAddress.Authority}\r\nContent-Type: application/json\r\nContent-Length: {Body.Length}\r\n\r\n{Body}"));
+        _ = await stalledStream.ReadAsync(new byte[256]);
+        await using var reader = await SseReader.OpenAsync(host.Client, GraphQLHttpTests.Post("/graphql/sse", Body));
+        var bus = host.Services.GetRequiredService<ITopicBus>();
+        for (var i = 0; i < 500 && bus.GetStats("graphql:big")?.Subscribers != 2; i++)
+        {
+            await Task.Delay(10);
+        }
+
+        Assert.Equal(1, host.Services.GetRequiredService<GraphQLOperations>().SharedExecutions);
+
+        // 400 events of 64 KiB: far more than the stalled socket's buffers and queue hold.
+        for (var i = 1; i <= 40; i++)
+        {
+            await host.Client.PostAsync("/big?count=10", null);
+            await reader.ReadMessagesAsync(i * 10, TimeSpan.FromSeconds(30));
+        }
+
+        Assert.Equal(400, reader.Messages.Count(m => m.Event == "next" && m.Data!.Length > 64 * 1024));
+        for (var i = 0; i < 500 && bus.GetStats("graphql:big")?.Subscribers != 1; i++)
+        {
+            await Task.Delay(10);
+        }
+
+        Assert.Equal(1, bus.GetStats("graphql:big")!.Subscribers);
+        Assert.True(host.Logs.Contains("fell 16 frames behind"), "the slow client is logged");
     }
 
     private sealed class Recorder : IObserver<SubscriptionEvent>
