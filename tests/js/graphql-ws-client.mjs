@@ -1,13 +1,14 @@
 // The npm graphql-ws client (graphql-transport-ws) for the .NET tests, on the npm "ws" WebSocket.
-// usage: node graphql-ws-client.mjs <ws-url> <events>
-// Opens one socket, subscribes to `subscription { liveEvents }` (prints "subscribing"), runs a query
-// on the same socket while the subscription is live (prints {"query": result}), prints {"next": result}
-// per event, and "complete" when the server completes the subscription. Prints "connected" per socket
-// opened. Exits 0, or 1 on an error or after 20 s.
+// usage: node graphql-ws-client.mjs <ws-url> <events> [complete|leave] [subscription] [query]
+// Opens one socket, subscribes (default `subscription { liveEvents }`; prints "subscribing"), runs a
+// query (default `query Greeting { hello(name: "ws") }`) on the same socket while the subscription is
+// live (prints {"query": result}), prints {"next": result} per event, and "complete" when the server
+// completes the subscription, or with "leave" stops the subscription itself after <events> events
+// (prints "left"). Prints "connected" per socket opened. Exits 0, or 1 on an error or after 20 s.
 import { createClient } from "graphql-ws";
 import WebSocket from "ws";
 
-const [url, wanted] = process.argv.slice(2);
+const [url, wanted, mode, subscriptionQuery, query] = process.argv.slice(2);
 const count = Number(wanted ?? 1);
 setTimeout(() => { console.log("timeout"); process.exit(1); }, 20_000);
 
@@ -20,19 +21,24 @@ const client = createClient({
 });
 
 try {
-  const subscription = client.iterate({ query: "subscription { liveEvents }" });
+  const subscription = client.iterate({ query: subscriptionQuery || "subscription { liveEvents }" });
   console.log("subscribing");
   const first = subscription.next();
-  for await (const result of client.iterate({ query: "query Greeting { hello(name: \"ws\") }", operationName: "Greeting" })) {
+  for await (const result of client.iterate(query ? { query } : { query: "query Greeting { hello(name: \"ws\") }", operationName: "Greeting" })) {
     console.log(JSON.stringify({ query: result }));
   }
 
   let received = 0;
   for (let item = await first; !item.done; item = await subscription.next()) {
     console.log(JSON.stringify({ next: item.value }));
-    received++;
+    if (++received === count && mode === "leave") break;
   }
-  console.log(received >= count ? "complete" : `complete after ${received} of ${count}`);
+  if (mode === "leave") {
+    await subscription.return();
+    console.log("left");
+  } else {
+    console.log(received >= count ? "complete" : `complete after ${received} of ${count}`);
+  }
   await client.dispose();
   process.exit(0);
 } catch (error) {
