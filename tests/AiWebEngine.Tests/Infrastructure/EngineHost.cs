@@ -115,7 +115,8 @@ public sealed class EngineHost : IAsyncDisposable
         {
             var address = factory.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
             host.Client.Dispose();
-            host.Client = new HttpClient { BaseAddress = new Uri(address) };
+            // No draining of an abandoned response body: closing an endless event stream returns at once.
+            host.Client = new HttpClient(new SocketsHttpHandler { MaxResponseDrainSize = 0 }) { BaseAddress = new Uri(address) };
         }
 
         host.Scripts.Changed += host.OnChanged;
