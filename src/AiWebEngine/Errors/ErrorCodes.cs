@@ -14,5 +14,7 @@ public static class ErrorCodes
     public const string Overloaded = "OVERLOADED";
     public const string Unauthorized = "UNAUTHORIZED";
     public const string Forbidden = "FORBIDDEN";
+    public const string TooManyRequests = "TOO_MANY_REQUESTS";
+    public const string ScriptLoadFailed = "SCRIPT_LOAD_FAILED";
     public const string InternalError = "INTERNAL_ERROR";
 }

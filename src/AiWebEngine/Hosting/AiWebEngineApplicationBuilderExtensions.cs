@@ -1,6 +1,7 @@
 using AiWebEngine.Diagnostics;
 using AiWebEngine.Errors;
 using AiWebEngine.GraphQL;
+using AiWebEngine.Management;
 using AiWebEngine.Routing;
 using AiWebEngine.Streaming;
 using Microsoft.AspNetCore.Routing;
@@ -34,7 +35,7 @@ public static class AiWebEngineApplicationBuilderExtensions
 
     /// <summary>
     /// Maps the routes that scripts register, the GraphQL transports (<c>/graphql</c>, <c>/graphql/sse</c>,
-    /// <c>/graphql/schema.graphql</c>), and <c>GET /health</c>.
+    /// <c>/graphql/schema.graphql</c>), <c>GET /health</c>, and the management API under <c>/engine</c>.
     /// </summary>
     public static IEndpointConventionBuilder MapAiWebEngine(this IEndpointRouteBuilder endpoints)
     {
@@ -50,6 +51,7 @@ public static class AiWebEngineApplicationBuilderExtensions
         var subscriptions = endpoints.ServiceProvider.GetRequiredService<SubscriptionStreamEndpoint>();
         group.MapGet(SubscriptionStreamEndpoint.Pattern, subscriptions.ServeAsync).WithDisplayName("GraphQL subscription as EventSource");
         group.MapAiWebEngineGraphQL();
+        group.MapEngineManagement();
         if (endpoints.ServiceProvider.GetRequiredService<IConfiguration>().GetValue<bool>(BaselineEndpoint.ConfigurationKey))
         {
             group.MapGet(BaselineEndpoint.Path, BaselineEndpoint.WriteAsync).WithDisplayName("AiWebEngine C# baseline");

@@ -1,6 +1,7 @@
 using AiWebEngine.Diagnostics;
 using AiWebEngine.GraphQL;
 using AiWebEngine.Hosting;
+using AiWebEngine.Management;
 using AiWebEngine.Routing;
 using AiWebEngine.Scripting;
 using AiWebEngine.Streaming;
@@ -14,7 +15,7 @@ namespace Microsoft.Extensions.DependencyInjection;
 public static class AiWebEngineServiceCollectionExtensions
 {
     /// <summary>
-    /// Adds the script host, the script routes, the streams and their topic bus, the GraphQL transports, and the health endpoint, with options bound from the
+    /// Adds the script host, the script routes, the streams and their topic bus, the GraphQL transports, the health endpoint and the management API, with options bound from the
     /// <c>AiWebEngine</c> configuration section and validated at start.
     /// </summary>
     public static IAiWebEngineBuilder AddAiWebEngine(this IServiceCollection services)
@@ -58,6 +59,7 @@ public static class AiWebEngineServiceCollectionExtensions
         services.AddSingleton<ScriptRouteHandler>();
         services.AddSingleton<ScriptEndpointDataSource>();
         services.AddSingleton<HealthReport>();
+        services.AddEngineManagement();
         services.AddRouting();
 
         return new AiWebEngineBuilder(services);

@@ -53,17 +53,39 @@ internal sealed partial class ScriptManager : IDisposable
     public IReadOnlyList<ScriptStatus> Statuses =>
         _records.Values.Select(r => r.Status()).Where(s => s.IsActive || s.Error is not null).OrderBy(s => s.Uri, StringComparer.Ordinal).ToList();
 
+    /// <summary>The source of the version of <paramref name="uri"/> that serves, or <see langword="null"/>.</summary>
+    public string? SourceOf(string uri) => _records.TryGetValue(uri, out var record) ? record.Source : null;
+
     /// <summary>
     /// Loads <paramref name="source"/> as the new version of <paramref name="uri"/>.
     /// </summary>
+    /// <remarks>
+    /// The source of the version that serves, with no failure since, is not loaded again: the file
+    /// event that follows an upload through the management API (which loads first, then writes the
+    /// file) changes nothing. Through <see cref="UploadAsync"/>, a failed version is reported
+    /// (logged, <see cref="Changed"/>) but not remembered in <see cref="Statuses"/>: an upload that is
+    /// refused exists nowhere, so it must not leave the script marked as failed.
+    /// </remarks>
     /// <returns><see langword="null"/> when the new version serves; otherwise why it failed (the previous version, if any, still serves).</returns>
-    public async Task<ScriptFailedException?> LoadAsync(string uri, string source, bool isStartup, CancellationToken cancellationToken = default)
+    public Task<ScriptFailedException?> LoadAsync(string uri, string source, bool isStartup, CancellationToken cancellationToken = default) =>
+        LoadAsync(uri, source, isStartup, keepFailure: true, cancellationToken);
+
+    /// <summary>Loads an uploaded version: like <see cref="LoadAsync(string, string, bool, CancellationToken)"/>, but a failure is not remembered.</summary>
+    public Task<ScriptFailedException?> UploadAsync(string uri, string source, CancellationToken cancellationToken) =>
+        LoadAsync(uri, source, isStartup: false, keepFailure: false, cancellationToken);
+
+    private async Task<ScriptFailedException?> LoadAsync(string uri, string source, bool isStartup, bool keepFailure, CancellationToken cancellationToken)
     {
         var record = _records.GetOrAdd(uri, static u => new ScriptRecord(u));
         await record.Gate.WaitAsync(cancellationToken);
         try
         {
-            return await LoadLockedAsync(record, source, isStartup, cancellationToken);
+            if (record.ActiveInstance is not null && record.Source == source && record.Status().Error is null)
+            {
+                return null;
+            }
+
+            return await LoadLockedAsync(record, source, isStartup, keepFailure, cancellationToken);
         }
         finally
         {
@@ -71,13 +93,13 @@ internal sealed partial class ScriptManager : IDisposable
         }
     }
 
-    private async Task<ScriptFailedException?> LoadLockedAsync(ScriptRecord record, string source, bool isStartup, CancellationToken cancellationToken)
+    private async Task<ScriptFailedException?> LoadLockedAsync(ScriptRecord record, string source, bool isStartup, bool keepFailure, CancellationToken cancellationToken)
     {
         var uri = record.Uri;
         var size = Encoding.UTF8.GetByteCount(source);
         if (size > _options.MaxSourceBytes)
         {
-            return Fail(record, new ScriptFailedException(uri, $"the script is {size} bytes; the limit is {_options.MaxSourceBytes} bytes (AiWebEngine:Scripts:MaxSourceBytes)"));
+            return Fail(record, new ScriptFailedException(uri, $"the script is {size} bytes; the limit is {_options.MaxSourceBytes} bytes (AiWebEngine:Scripts:MaxSourceBytes)"), keepFailure);
         }
 
         ScriptInstance? instance = null;
@@ -99,7 +121,7 @@ internal sealed partial class ScriptManager : IDisposable
         catch (ScriptFailedException e)
         {
             instance?.Dispose();
-            return Fail(record, e);
+            return Fail(record, e, keepFailure);
         }
 
         var previous = record.Activate(instance, source, size, _time.GetUtcNow());
@@ -145,9 +167,13 @@ internal sealed partial class ScriptManager : IDisposable
         }
     }
 
-    private ScriptFailedException Fail(ScriptRecord record, ScriptFailedException error)
+    private ScriptFailedException Fail(ScriptRecord record, ScriptFailedException error, bool keep)
     {
-        record.Failed(error);
+        if (keep)
+        {
+            record.Failed(error);
+        }
+
         ScriptLoadFailed(_logger, record.Uri, error.Describe(), record.Status().IsActive ? "the previous version keeps serving" : "the script is not loaded");
         Raise(record.Uri, ScriptChangeKind.Failed, error);
         return error;
@@ -170,7 +196,7 @@ internal sealed partial class ScriptManager : IDisposable
             {
                 if (record.ActiveInstance == instance)
                 {
-                    await LoadLockedAsync(record, source, isStartup: false, CancellationToken.None);
+                    await LoadLockedAsync(record, source, isStartup: false, keepFailure: true, CancellationToken.None);
                 }
             }
             finally

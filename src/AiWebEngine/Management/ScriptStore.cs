@@ -1,0 +1,145 @@
+using System.Text;
+using AiWebEngine.Scripting;
+
+namespace AiWebEngine.Management;
+
+/// <summary>The outcome of an upload.</summary>
+internal enum UploadResult
+{
+    Created,
+    Replaced,
+    Failed,
+}
+
+/// <summary>
+/// Reads, uploads and deletes scripts for the management API, through the same loading path as file
+/// changes, and keeps the scripts directory in step.
+/// </summary>
+/// <remarks>
+/// An upload loads first and writes the file only once the new version serves: a version that fails
+/// changes nothing, on disk or in memory. The file is written to a temporary name (not <c>*.js</c>, so
+/// the watcher ignores it) and renamed over the script, so a crash never leaves half a script behind.
+/// The watcher then sees the file, finds the source that already serves, and does nothing.
+/// Uploads and deletes are serialized, so the directory and the loaded scripts cannot disagree.
+/// </remarks>
+internal sealed partial class ScriptStore(ScriptManager scripts, ScriptDirectory directory, ILogger<ScriptStore> logger) : IDisposable
+{
+    private static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false);
+
+    private readonly SemaphoreSlim _writes = new(1, 1);
+
+    public string Root => directory.Root;
+
+    /// <summary>The source of the version that serves or, for a script that failed to load, of its file; <see langword="null"/> when there is neither.</summary>
+    public async Task<string?> ReadAsync(string uri, CancellationToken cancellationToken)
+    {
+        if (scripts.SourceOf(uri) is { } source)
+        {
+            return source;
+        }
+
+        try
+        {
+            return await File.ReadAllTextAsync(PathOf(uri), cancellationToken);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Loads <paramref name="source"/> as <paramref name="uri"/> and, when it serves, writes it into the scripts directory.</summary>
+    public async Task<(UploadResult Result, ScriptFailedException? Error)> UploadAsync(string uri, string source, CancellationToken cancellationToken)
+    {
+        await _writes.WaitAsync(cancellationToken);
+        try
+        {
+            var path = PathOf(uri);
+            var previous = scripts.SourceOf(uri);
+            var existed = previous is not null || File.Exists(path);
+            if (await scripts.UploadAsync(uri, source, cancellationToken) is { } error)
+            {
+                return (UploadResult.Failed, error);
+            }
+
+            try
+            {
+                await WriteAtomicallyAsync(path, source);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // The disk refused: put memory back the way the disk still has it.
+                WriteFailed(logger, uri, e.Message);
+                if (previous is not null)
+                {
+                    await scripts.LoadAsync(uri, previous, isStartup: false, CancellationToken.None);
+                }
+                else
+                {
+                    await scripts.UnloadAsync(uri);
+                }
+
+                throw;
+            }
+
+            return (existed ? UploadResult.Replaced : UploadResult.Created, null);
+        }
+        finally
+        {
+            _writes.Release();
+        }
+    }
+
+    /// <summary>Deletes the file and unloads the script. Returns whether there was either.</summary>
+    public async Task<bool> DeleteAsync(string uri)
+    {
+        await _writes.WaitAsync();
+        try
+        {
+            var path = PathOf(uri);
+            var known = scripts.Statuses.Any(s => s.Uri == uri);
+            var existed = File.Exists(path);
+            if (existed)
+            {
+                File.Delete(path);
+            }
+
+            // Unloaded now rather than when the watcher notices, so that the 204 means "gone".
+            await scripts.UnloadAsync(uri);
+            return existed || known;
+        }
+        finally
+        {
+            _writes.Release();
+        }
+    }
+
+    private string PathOf(string uri) => Path.Combine(directory.Root, uri.Replace('/', Path.DirectorySeparatorChar));
+
+    private static async Task WriteAtomicallyAsync(string path, string source)
+    {
+        var folder = Path.GetDirectoryName(path)!;
+        Directory.CreateDirectory(folder);
+        var temporary = Path.Combine(folder, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            await using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 4096, FileOptions.Asynchronous))
+            {
+                await file.WriteAsync(Utf8.GetBytes(source));
+                // On disk before the rename, or a crash could leave the new name on empty content.
+                file.Flush(flushToDisk: true);
+            }
+
+            File.Move(temporary, path, overwrite: true);
+        }
+        finally
+        {
+            File.Delete(temporary);
+        }
+    }
+
+    public void Dispose() => _writes.Dispose();
+
+    [LoggerMessage(EventId = 1510, Level = LogLevel.Error, Message = "Writing the uploaded script {ScriptUri} failed: {Error}; the version on disk keeps serving")]
+    private static partial void WriteFailed(ILogger logger, string scriptUri, string error);
+}
