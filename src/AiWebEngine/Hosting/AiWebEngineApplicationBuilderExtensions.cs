@@ -1,4 +1,6 @@
 using AiWebEngine.Diagnostics;
+using AiWebEngine.Diagnostics.Health;
+using AiWebEngine.Diagnostics.Metrics;
 using AiWebEngine.Errors;
 using AiWebEngine.GraphQL;
 using AiWebEngine.Routing;
@@ -34,7 +36,8 @@ public static class AiWebEngineApplicationBuilderExtensions
 
     /// <summary>
     /// Maps the routes that scripts register, the GraphQL transports (<c>/graphql</c>, <c>/graphql/sse</c>,
-    /// <c>/graphql/schema.graphql</c>), and <c>GET /health</c>.
+    /// <c>/graphql/schema.graphql</c>), <c>GET /health</c>, <c>/health/live</c>, <c>/health/ready</c>, and
+    /// <c>GET /metrics</c> (admins only).
     /// </summary>
     public static IEndpointConventionBuilder MapAiWebEngine(this IEndpointRouteBuilder endpoints)
     {
@@ -47,6 +50,8 @@ public static class AiWebEngineApplicationBuilderExtensions
         var health = endpoints.ServiceProvider.GetRequiredService<HealthReport>();
         var group = endpoints.MapGroup("");
         group.MapGet("/health", health.WriteAsync).WithDisplayName("AiWebEngine health");
+        HealthEndpoints.Map(group);
+        MetricsEndpoint.Map(group);
         var subscriptions = endpoints.ServiceProvider.GetRequiredService<SubscriptionStreamEndpoint>();
         group.MapGet(SubscriptionStreamEndpoint.Pattern, subscriptions.ServeAsync).WithDisplayName("GraphQL subscription as EventSource");
         group.MapAiWebEngineGraphQL();

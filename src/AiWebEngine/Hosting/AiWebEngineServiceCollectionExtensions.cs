@@ -1,4 +1,6 @@
 using AiWebEngine.Diagnostics;
+using AiWebEngine.Diagnostics.Health;
+using AiWebEngine.Diagnostics.Metrics;
 using AiWebEngine.GraphQL;
 using AiWebEngine.Hosting;
 using AiWebEngine.Routing;
@@ -14,7 +16,7 @@ namespace Microsoft.Extensions.DependencyInjection;
 public static class AiWebEngineServiceCollectionExtensions
 {
     /// <summary>
-    /// Adds the script host, the script routes, the streams and their topic bus, the GraphQL transports, and the health endpoint, with options bound from the
+    /// Adds the script host, the script routes, the streams and their topic bus, the GraphQL transports, the health endpoints and metrics, with options bound from the
     /// <c>AiWebEngine</c> configuration section and validated at start.
     /// </summary>
     public static IAiWebEngineBuilder AddAiWebEngine(this IServiceCollection services)
@@ -58,6 +60,13 @@ public static class AiWebEngineServiceCollectionExtensions
         services.AddSingleton<ScriptRouteHandler>();
         services.AddSingleton<ScriptEndpointDataSource>();
         services.AddSingleton<HealthReport>();
+        services.AddHealthChecks().Add(new Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckRegistration(
+            ScriptsReadyHealthCheck.Name,
+            sp => new ScriptsReadyHealthCheck(sp.GetRequiredService<ScriptDirectory>().InitialLoad),
+            failureStatus: null,
+            tags: [HealthEndpoints.ReadyTag]));
+        services.AddSingleton<AdminAccess>();
+        MetricsEndpoint.AddServices(services);
         services.AddRouting();
 
         return new AiWebEngineBuilder(services);
