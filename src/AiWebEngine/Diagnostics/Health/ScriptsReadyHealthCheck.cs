@@ -18,6 +18,6 @@ internal sealed class ScriptsReadyHealthCheck(Task initialLoad) : IHealthCheck
 
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
         Task.FromResult(initialLoad.IsCompleted
-            ? HealthCheckResult.Healthy("The scripts directory's first load is done.")
+            ? HealthCheckResult.Healthy("The first load of the scripts directory is done.")
             : HealthCheckResult.Unhealthy("The scripts directory is still loading."));
 }
