@@ -1,15 +1,7 @@
-using AiWebEngine.Hosting;
+using AiWebEngine.Cli;
 
-// appsettings.json sits next to the binary, so that it applies wherever `dotnet run` is started.
-var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
-builder.Configuration.AddCommandLine(args, CommandLineAliases.Switches);
-
-builder.Services.AddAiWebEngine();
-
-var app = builder.Build();
-app.UseAiWebEngine();
-app.MapAiWebEngine();
-app.Run();
+// One executable: `serve` (the default), `deploy` and `schema`; see Cli/EngineCommandLine.cs.
+return await EngineCommandLine.InvokeAsync(args, Console.Out, Console.Error);
 
 /// <summary>The application's entry point; public so that tests can host it with WebApplicationFactory.</summary>
 public partial class Program;

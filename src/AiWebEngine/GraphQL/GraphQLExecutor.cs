@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using AiWebEngine.Diagnostics.Metrics;
 using AiWebEngine.GraphQL.Subscriptions;
 using GraphQL;
 using GraphQL.Execution;
@@ -17,9 +18,11 @@ internal sealed partial class GraphQLExecutor
     private readonly DocumentExecuter _executer;
     private readonly IGraphQLSchemaProvider _schemas;
     private readonly ILogger<GraphQLExecutor> _logger;
+    private readonly EngineMetrics? _metrics;
 
-    public GraphQLExecutor(IGraphQLSchemaProvider schemas, DocumentCache cache, GraphQLJson json, ILogger<GraphQLExecutor> logger)
+    public GraphQLExecutor(IGraphQLSchemaProvider schemas, DocumentCache cache, GraphQLJson json, ILogger<GraphQLExecutor> logger, EngineMetrics? metrics = null)
     {
+        _metrics = metrics;
         _schemas = schemas;
         _executer = new DocumentExecuter(new GraphQLDocumentBuilder(), new DocumentValidator(), new DefaultExecutionStrategySelector(), [cache]);
         Json = json;
@@ -43,7 +46,7 @@ internal sealed partial class GraphQLExecutor
     /// The result: not <see cref="ExecutionResult.Executed"/> for a document, validation or variable error;
     /// with <see cref="ExecutionResult.Streams"/> for a subscription.
     /// </returns>
-    public Task<ExecutionResult> ExecuteAsync(
+    public async Task<ExecutionResult> ExecuteAsync(
         ISchema schema,
         GraphQLRequest request,
         OperationKinds allowed,
@@ -76,8 +79,18 @@ internal sealed partial class GraphQLExecutor
         }
 
         options.Listeners.Add(OperationKindGuard.For(allowed));
-        return _executer.ExecuteAsync(options);
+        var result = await _executer.ExecuteAsync(options);
+        _metrics?.GraphQLOperation(OperationTypeOf(result), result.Executed);
+        return result;
     }
+
+    private static string OperationTypeOf(ExecutionResult result) => result.Operation?.Operation switch
+    {
+        global::GraphQLParser.AST.OperationType.Query => "query",
+        global::GraphQLParser.AST.OperationType.Mutation => "mutation",
+        global::GraphQLParser.AST.OperationType.Subscription => "subscription",
+        _ => "unknown",
+    };
 
     /// <summary>The request headers as resolvers see them in <c>context.headers</c>: lower-case names, comma-joined values.</summary>
     private static KeyValuePair<string, string>[] LowerCaseHeaders(IHeaderDictionary headers) =>

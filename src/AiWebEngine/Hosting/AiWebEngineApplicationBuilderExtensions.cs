@@ -1,4 +1,6 @@
 using AiWebEngine.Diagnostics;
+using AiWebEngine.Diagnostics.Health;
+using AiWebEngine.Diagnostics.Metrics;
 using AiWebEngine.Errors;
 using AiWebEngine.GraphQL;
 using AiWebEngine.Management;
@@ -35,7 +37,8 @@ public static class AiWebEngineApplicationBuilderExtensions
 
     /// <summary>
     /// Maps the routes that scripts register, the GraphQL transports (<c>/graphql</c>, <c>/graphql/sse</c>,
-    /// <c>/graphql/schema.graphql</c>), <c>GET /health</c>, and the management API under <c>/engine</c>.
+    /// <c>/graphql/schema.graphql</c>), <c>GET /health</c>, <c>/health/live</c>, <c>/health/ready</c>,
+    /// <c>GET /metrics</c> and the management API under <c>/engine</c> (admins only).
     /// </summary>
     public static IEndpointConventionBuilder MapAiWebEngine(this IEndpointRouteBuilder endpoints)
     {
@@ -48,6 +51,8 @@ public static class AiWebEngineApplicationBuilderExtensions
         var health = endpoints.ServiceProvider.GetRequiredService<HealthReport>();
         var group = endpoints.MapGroup("");
         group.MapGet("/health", health.WriteAsync).WithDisplayName("AiWebEngine health");
+        HealthEndpoints.Map(group);
+        MetricsEndpoint.Map(group);
         var subscriptions = endpoints.ServiceProvider.GetRequiredService<SubscriptionStreamEndpoint>();
         group.MapGet(SubscriptionStreamEndpoint.Pattern, subscriptions.ServeAsync).WithDisplayName("GraphQL subscription as EventSource");
         group.MapAiWebEngineGraphQL();

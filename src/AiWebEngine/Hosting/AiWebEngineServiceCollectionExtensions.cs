@@ -1,4 +1,6 @@
 using AiWebEngine.Diagnostics;
+using AiWebEngine.Diagnostics.Health;
+using AiWebEngine.Diagnostics.Metrics;
 using AiWebEngine.GraphQL;
 using AiWebEngine.Hosting;
 using AiWebEngine.Management;
@@ -15,7 +17,7 @@ namespace Microsoft.Extensions.DependencyInjection;
 public static class AiWebEngineServiceCollectionExtensions
 {
     /// <summary>
-    /// Adds the script host, the script routes, the streams and their topic bus, the GraphQL transports, the health endpoint and the management API, with options bound from the
+    /// Adds the script host, the script routes, the streams and their topic bus, the GraphQL transports, the health endpoints, metrics and the management API, with options bound from the
     /// <c>AiWebEngine</c> configuration section and validated at start.
     /// </summary>
     public static IAiWebEngineBuilder AddAiWebEngine(this IServiceCollection services)
@@ -60,6 +62,12 @@ public static class AiWebEngineServiceCollectionExtensions
         services.AddSingleton<ScriptEndpointDataSource>();
         services.AddSingleton<HealthReport>();
         services.AddEngineManagement();
+        services.AddHealthChecks().Add(new Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckRegistration(
+            ScriptsReadyHealthCheck.Name,
+            sp => new ScriptsReadyHealthCheck(sp.GetRequiredService<ScriptDirectory>().InitialLoad),
+            failureStatus: null,
+            tags: [HealthEndpoints.ReadyTag]));
+        MetricsEndpoint.AddServices(services);
         services.AddRouting();
 
         return new AiWebEngineBuilder(services);

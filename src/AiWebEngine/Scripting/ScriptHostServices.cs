@@ -10,4 +10,5 @@ internal sealed record ScriptHostServices(
     ScriptWatchdog Watchdog,
     StreamPublisher Streams,
     AiWebEngine.GraphQL.SubscriptionPublisher Subscriptions,
-    TimeProvider Time);
+    TimeProvider Time,
+    AiWebEngine.Diagnostics.Metrics.EngineMetrics? Metrics = null);

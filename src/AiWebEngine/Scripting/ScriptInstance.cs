@@ -143,10 +143,11 @@ internal sealed partial class ScriptInstance : IDisposable
     private async Task<object?> RunAsync(Func<object?> call, CancellationToken cancellationToken, Action? whileHeld = null)
     {
         await _gate.WaitAsync(cancellationToken);
+        var started = _time.GetTimestamp();
+        var outcome = "error";
         try
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            var started = _time.GetTimestamp();
             var result = Invoke(call);
             if (result is Task promise && !promise.IsCompleted)
             {
@@ -178,10 +179,17 @@ internal sealed partial class ScriptInstance : IDisposable
             }
 
             whileHeld?.Invoke();
+            outcome = "ok";
             return result is Undefined ? null : result;
+        }
+        catch (ScriptTimeoutException)
+        {
+            outcome = "timeout";
+            throw;
         }
         finally
         {
+            Host.Metrics?.ScriptCalled(Uri, outcome, _time.GetElapsedTime(started));
             _gate.Release();
         }
     }

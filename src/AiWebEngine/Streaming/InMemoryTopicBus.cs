@@ -1,10 +1,11 @@
 using System.Collections.Concurrent;
+using AiWebEngine.Diagnostics.Metrics;
 using Microsoft.Extensions.Options;
 
 namespace AiWebEngine.Streaming;
 
 /// <summary>The single-node topic bus: topics live in this process.</summary>
-internal sealed class InMemoryTopicBus(IOptions<StreamOptions> options) : ITopicBus
+internal sealed class InMemoryTopicBus(IOptions<StreamOptions> options, EngineMetrics? metrics = null) : ITopicBus
 {
     private readonly ConcurrentDictionary<string, Topic> _topics = new(StringComparer.Ordinal);
     private readonly StreamOptions _options = options.Value;
@@ -45,5 +46,5 @@ internal sealed class InMemoryTopicBus(IOptions<StreamOptions> options) : ITopic
     }
 
     private Topic GetOrCreate(string name) =>
-        _topics.GetOrAdd(name, static (n, o) => new Topic(n, o.ReplayDepth, o.QueueCapacity), _options);
+        _topics.GetOrAdd(name, static (n, state) => new Topic(n, state.Options.ReplayDepth, state.Options.QueueCapacity, state.Metrics), (Options: _options, Metrics: metrics));
 }

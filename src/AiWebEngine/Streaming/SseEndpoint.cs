@@ -1,4 +1,5 @@
 using System.Globalization;
+using AiWebEngine.Diagnostics.Metrics;
 using AiWebEngine.Errors;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
@@ -16,7 +17,8 @@ internal sealed class SseEndpoint(
     StreamConnectionLimiter limiter,
     IHostApplicationLifetime lifetime,
     IOptions<StreamOptions> options,
-    TimeProvider time)
+    TimeProvider time,
+    EngineMetrics metrics)
 {
     private readonly byte[] _prelude = SseFrames.Retry(options.Value.RetryMilliseconds);
 
@@ -46,7 +48,7 @@ internal sealed class SseEndpoint(
             keepAlive.Track(subscriber);
             try
             {
-                await SseStreamWriter.RunAsync(response.BodyWriter, subscriber, _prelude, time);
+                await SseStreamWriter.RunAsync(response.BodyWriter, subscriber, _prelude, time, metrics);
             }
             finally
             {

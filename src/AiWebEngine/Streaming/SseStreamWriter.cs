@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Threading.Channels;
+using AiWebEngine.Diagnostics.Metrics;
 
 namespace AiWebEngine.Streaming;
 
@@ -18,8 +19,8 @@ internal static class SseStreamWriter
 
     /// <summary>Writes <paramref name="prelude"/>, then every frame the subscriber has queued.</summary>
     /// <returns>Whether the stream ended because the subscription ended (rather than the client leaving).</returns>
-    public static Task<bool> RunAsync(PipeWriter output, TopicSubscriber subscriber, ReadOnlyMemory<byte> prelude, TimeProvider time) =>
-        RunAsync(output, subscriber.Messages, static message => message.SseFrame, subscriber, prelude, time);
+    public static Task<bool> RunAsync(PipeWriter output, TopicSubscriber subscriber, ReadOnlyMemory<byte> prelude, TimeProvider time, EngineMetrics? metrics = null) =>
+        RunAsync(output, subscriber.Messages, static message => message.SseFrame, subscriber, prelude, time, metrics);
 
     /// <summary>Writes <paramref name="prelude"/>, then the frame of every item of <paramref name="items"/> until it completes.</summary>
     /// <returns>Whether the stream ended because <paramref name="items"/> completed (rather than the client leaving).</returns>
@@ -29,7 +30,8 @@ internal static class SseStreamWriter
         Func<T, ReadOnlyMemory<byte>> frameOf,
         IKeepAliveTarget connection,
         ReadOnlyMemory<byte> prelude,
-        TimeProvider time)
+        TimeProvider time,
+        EngineMetrics? metrics = null)
     {
         output.Write(prelude.Span);
         if (!await FlushAsync(output, connection, time))
@@ -39,10 +41,13 @@ internal static class SseStreamWriter
 
         while (await items.WaitToReadAsync())
         {
-            for (var written = 0; written < MaxFramesPerFlush && items.TryRead(out var item); written++)
+            var written = 0;
+            for (; written < MaxFramesPerFlush && items.TryRead(out var item); written++)
             {
                 output.Write(frameOf(item).Span);
             }
+
+            metrics?.FramesDelivered(written);
 
             if (!await FlushAsync(output, connection, time))
             {

@@ -1,9 +1,10 @@
+using AiWebEngine.Diagnostics.Metrics;
 using Microsoft.Extensions.Options;
 
 namespace AiWebEngine.Streaming;
 
 /// <summary>Counts open stream connections against <see cref="StreamOptions.MaxConnections"/>.</summary>
-internal sealed class StreamConnectionLimiter(IOptions<StreamOptions> options)
+internal sealed class StreamConnectionLimiter(IOptions<StreamOptions> options, EngineMetrics? metrics = null)
 {
     private readonly int _max = options.Value.MaxConnections;
     private int _open;
@@ -17,6 +18,7 @@ internal sealed class StreamConnectionLimiter(IOptions<StreamOptions> options)
     {
         if (Interlocked.Increment(ref _open) <= _max)
         {
+            metrics?.ConnectionOpened();
             return true;
         }
 
@@ -24,5 +26,9 @@ internal sealed class StreamConnectionLimiter(IOptions<StreamOptions> options)
         return false;
     }
 
-    public void Release() => Interlocked.Decrement(ref _open);
+    public void Release()
+    {
+        Interlocked.Decrement(ref _open);
+        metrics?.ConnectionClosed();
+    }
 }

@@ -1,3 +1,5 @@
+using AiWebEngine.Diagnostics.Metrics;
+
 namespace AiWebEngine.Streaming;
 
 /// <summary>
@@ -9,7 +11,7 @@ namespace AiWebEngine.Streaming;
 /// replayed to a new subscriber or delivered to it live, never both and never neither, and every
 /// subscriber receives messages in id order.
 /// </remarks>
-internal sealed class Topic(string name, int replayDepth, int queueCapacity)
+internal sealed class Topic(string name, int replayDepth, int queueCapacity, EngineMetrics? metrics = null)
 {
     private readonly Lock _sync = new();
     private readonly HashSet<TopicSubscriber> _subscribers = [];
@@ -29,6 +31,7 @@ internal sealed class Topic(string name, int replayDepth, int queueCapacity)
         {
             var message = new BusMessage(++_lastId, data, filter);
             _published++;
+            metrics?.MessagePublished();
             if (_ring.Length > 0)
             {
                 _ring[_ringNext] = message;
@@ -59,6 +62,7 @@ internal sealed class Topic(string name, int replayDepth, int queueCapacity)
             {
                 // Too far behind: dropped here, disconnected by its transport, resumed by its client.
                 _disconnected += overflowed.Count;
+                metrics?.FramesDropped(overflowed.Count);
                 _subscribers.ExceptWith(overflowed);
             }
 

@@ -1,4 +1,5 @@
 using System.Buffers;
+using AiWebEngine.Diagnostics.Metrics;
 using AiWebEngine.GraphQL.Http;
 using AiWebEngine.GraphQL.Subscriptions;
 using AiWebEngine.Routing;
@@ -29,7 +30,8 @@ internal sealed partial class GraphQLSseEndpoint(
     IOptions<GraphQLOptions> options,
     IOptions<HttpOptions> http,
     TimeProvider time,
-    ILogger<GraphQLSseEndpoint> logger)
+    ILogger<GraphQLSseEndpoint> logger,
+    EngineMetrics metrics)
 {
     private readonly int _maxBodyBytes = http.Value.MaxRequestBodyBytes;
     private readonly int _queueCapacity = options.Value.QueueCapacity;
@@ -108,7 +110,7 @@ internal sealed partial class GraphQLSseEndpoint(
         {
             // Headers go out at once, before any event: the client knows it is subscribed.
             await context.Response.StartAsync(context.RequestAborted);
-            await SseStreamWriter.RunAsync(context.Response.BodyWriter, stream.Frames, static frame => frame, stream, ReadOnlyMemory<byte>.Empty, time);
+            await SseStreamWriter.RunAsync(context.Response.BodyWriter, stream.Frames, static frame => frame, stream, ReadOnlyMemory<byte>.Empty, time, metrics);
         }
         finally
         {
