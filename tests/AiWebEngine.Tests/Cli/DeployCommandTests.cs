@@ -1,4 +1,5 @@
 using AiWebEngine.Cli;
+using AiWebEngine.Tests.Infrastructure;
 
 namespace AiWebEngine.Tests.Cli;
 
@@ -45,6 +46,26 @@ public sealed class DeployCommandTests : IDisposable
         Assert.Equal(1, exit);
         Assert.Equal("bad.js", Assert.Single(server.Uploads).Uri);
         Assert.Equal($"{file}:2: error SCRIPT_LOAD_FAILED: Error: boom (422 UnprocessableEntity)\n", _error.ToString().ReplaceLineEndings("\n"));
+    }
+
+    [Fact]
+    public async Task Deploy_AgainstTheRealServer_ServesTheScript_OrPrintsItsLoadErrorWithTheLine()
+    {
+        const string Token = "a-real-admin-token-1234";
+        await using var host = await EngineHost.StartAsync(settings: new Dictionary<string, string?> { ["AiWebEngine:Admin:Token"] = Token }, kestrel: true);
+        var good = WriteFile("greet.js", "register('/greet', () => ({ body: 'deployed' }));");
+        var bad = WriteFile("broken.js", "let a = 1;\nthrow new Error('boom');\n");
+
+        var deployed = await RunAsync("deploy", good, "--uri", "api/greet.js", "--server", host.BaseAddress.ToString(), "--token", Token);
+        var failed = await RunAsync("deploy", bad, "--server", host.BaseAddress.ToString(), "--token", Token);
+
+        Assert.Equal(0, deployed);
+        Assert.Equal("deployed", await host.Client.GetStringAsync("/greet"));
+        Assert.True(File.Exists(Path.Combine(host.ScriptsDirectory, "api", "greet.js")));
+        Assert.Equal(1, failed);
+        Assert.Contains($"{bad}:2: error SCRIPT_LOAD_FAILED:", _error.ToString(), StringComparison.Ordinal);
+        Assert.Contains("boom", _error.ToString(), StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(host.ScriptsDirectory, "broken.js")));
     }
 
     [Fact]
