@@ -15,4 +15,5 @@ public static class ErrorCodes
     public const string Unauthorized = "UNAUTHORIZED";
     public const string Forbidden = "FORBIDDEN";
     public const string InternalError = "INTERNAL_ERROR";
+    public const string IdeNotInstalled = "IDE_NOT_INSTALLED";
 }
