@@ -17,4 +17,5 @@ public static class ErrorCodes
     public const string TooManyRequests = "TOO_MANY_REQUESTS";
     public const string ScriptLoadFailed = "SCRIPT_LOAD_FAILED";
     public const string InternalError = "INTERNAL_ERROR";
+    public const string IdeNotInstalled = "IDE_NOT_INSTALLED";
 }

@@ -1,4 +1,5 @@
 using AiWebEngine.GraphQL.Http;
+using AiWebEngine.GraphQL.Ide;
 using AiWebEngine.GraphQL.Sse;
 using AiWebEngine.GraphQL.WebSockets;
 using Microsoft.AspNetCore.Routing;
@@ -12,8 +13,8 @@ internal static class GraphQLEndpointRouteBuilderExtensions
 
     /// <summary>
     /// Maps <c>/graphql</c> (GraphQL over HTTP; a WebSocket upgrade speaks <c>graphql-transport-ws</c>;
-    /// <c>Accept: text/event-stream</c> is served as <c>/graphql/sse</c>), <c>/graphql/sse</c> (graphql-sse)
-    /// and <c>/graphql/schema.graphql</c> (the SDL).
+    /// <c>Accept: text/event-stream</c> is served as <c>/graphql/sse</c>; a browser opening it gets the IDE),
+    /// <c>/graphql/sse</c> (graphql-sse), <c>/graphql/schema.graphql</c> (the SDL) and the IDE's files.
     /// </summary>
     /// <remarks>Each operation runs on the schema <see cref="IGraphQLSchemaProvider"/> holds when it starts.</remarks>
     public static void MapAiWebEngineGraphQL(this IEndpointRouteBuilder endpoints)
@@ -23,14 +24,17 @@ internal static class GraphQLEndpointRouteBuilderExtensions
         var sse = services.GetRequiredService<GraphQLSseEndpoint>();
         var ws = services.GetRequiredService<GraphQLWsEndpoint>();
         var executor = services.GetRequiredService<GraphQLExecutor>();
+        var ide = services.GetRequiredService<GraphQLIdeEndpoint>();
         string[] methods = [HttpMethods.Get, HttpMethods.Post];
 
         endpoints.MapMethods(Path, methods, context =>
                 context.WebSockets.IsWebSocketRequest ? ws.HandleAsync(context)
                 : ResponseMediaTypes.AcceptsEventStream(context.Request.Headers.Accept) ? sse.HandleAsync(context)
+                : ide.IsBrowserNavigation(context.Request) ? ide.ServePageAsync(context)
                 : http.HandleAsync(context))
             .WithDisplayName("AiWebEngine GraphQL");
         endpoints.MapMethods(Path + "/sse", methods, sse.HandleAsync).WithDisplayName("AiWebEngine GraphQL over SSE");
         endpoints.MapGet(Path + "/schema.graphql", context => GraphQLSchemaDocument.WriteAsync(context, executor.CurrentSchema)).WithDisplayName("AiWebEngine GraphQL schema");
+        endpoints.MapGraphQLIde(ide);
     }
 }

@@ -1,4 +1,5 @@
 using AiWebEngine.GraphQL.Http;
+using AiWebEngine.GraphQL.Ide;
 using AiWebEngine.GraphQL.Sse;
 using AiWebEngine.GraphQL.Subscriptions;
 using AiWebEngine.GraphQL.WebSockets;
@@ -11,9 +12,10 @@ namespace AiWebEngine.GraphQL;
 internal static class GraphQLServiceCollectionExtensions
 {
     /// <summary>
-    /// Adds the executor, the document cache and the three transports, with <see cref="GraphQLOptions"/>
-    /// bound from <c>AiWebEngine:GraphQL</c> and validated at start. The <see cref="IGraphQLSchemaProvider"/>
-    /// is not registered here: the script registry is the provider.
+    /// Adds the executor, the document cache, the three transports and the IDE, with <see cref="GraphQLOptions"/>
+    /// bound from <c>AiWebEngine:GraphQL</c> and <see cref="GraphQLIdeOptions"/> from <c>AiWebEngine:GraphQL:Ide</c>,
+    /// both validated at start. The <see cref="IGraphQLSchemaProvider"/> is not registered here: the script
+    /// registry is the provider.
     /// </summary>
     public static IServiceCollection AddAiWebEngineGraphQL(this IServiceCollection services)
     {
@@ -27,6 +29,10 @@ internal static class GraphQLServiceCollectionExtensions
         services.AddSingleton<GraphQLHttpEndpoint>();
         services.AddSingleton<GraphQLSseEndpoint>();
         services.AddSingleton<GraphQLWsEndpoint>();
+        services.AddOptions<GraphQLIdeOptions>().BindConfiguration(GraphQLIdeOptions.SectionName).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<GraphQLIdeOptions>, GraphQLIdeOptionsValidator>();
+        services.AddSingleton<GraphQLIdeFiles>();
+        services.AddSingleton<GraphQLIdeEndpoint>();
         return services;
     }
 }

@@ -1,4 +1,5 @@
 using AiWebEngine.GraphQL;
+using AiWebEngine.GraphQL.Ide;
 using AiWebEngine.Routing;
 using AiWebEngine.Scripting;
 using AiWebEngine.Streaming;
@@ -23,6 +24,11 @@ internal sealed partial class StreamOptionsValidator : IValidateOptions<StreamOp
 
 [OptionsValidator]
 internal sealed partial class GraphQLOptionsValidator : IValidateOptions<GraphQLOptions>
+{
+}
+
+[OptionsValidator]
+internal sealed partial class GraphQLIdeOptionsValidator : IValidateOptions<GraphQLIdeOptions>
 {
 }
 

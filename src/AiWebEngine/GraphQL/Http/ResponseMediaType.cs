@@ -59,14 +59,17 @@ internal static class ResponseMediaTypes
     }
 
     /// <summary>Whether <paramref name="accept"/> names <c>text/event-stream</c> (with a quality above 0).</summary>
-    public static bool AcceptsEventStream(StringValues accept)
+    public static bool AcceptsEventStream(StringValues accept) => Accepts(accept, EventStream);
+
+    /// <summary>Whether <paramref name="accept"/> names <paramref name="mediaType"/> itself (not through a wildcard) with a quality above 0.</summary>
+    public static bool Accepts(StringValues accept, string mediaType)
     {
         if (StringValues.IsNullOrEmpty(accept) || !MediaTypeHeaderValue.TryParseList(accept, out var values))
         {
             return false;
         }
 
-        return values.Any(v => v.MediaType.Equals(EventStream, StringComparison.OrdinalIgnoreCase) && (v.Quality ?? 1.0) > 0);
+        return values.Any(v => v.MediaType.Equals(mediaType, StringComparison.OrdinalIgnoreCase) && (v.Quality ?? 1.0) > 0);
     }
 
     /// <summary>Whether a request body is JSON in UTF-8 (<c>application/json</c>, any or no charset but UTF-8).</summary>
