@@ -51,7 +51,8 @@ public sealed class TopicBusTests
             }
         });
         var subscribers = new List<TopicSubscriber>();
-        while (!publisher.IsCompleted)
+        // Bounded: on a starved machine an unbounded loop would outrun the publisher and pile up subscribers.
+        while (!publisher.IsCompleted && subscribers.Count < 500)
         {
             var last = bus.GetStats("t")?.LastId ?? 0;
             subscribers.Add(bus.Subscribe("t", NoMetadata, Math.Max(0, last - 100)));
