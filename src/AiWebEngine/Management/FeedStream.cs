@@ -15,12 +15,7 @@ internal sealed class FeedStream(SseKeepAlive keepAlive, IHostApplicationLifetim
         await using var aborted = context.RequestAborted.UnsafeRegister(static s => ((FeedSubscriber<T>)s!).Complete(), subscriber);
         await using var stopping = lifetime.ApplicationStopping.UnsafeRegister(static s => ((FeedSubscriber<T>)s!).Complete(), subscriber);
 
-        var response = context.Response;
-        response.StatusCode = StatusCodes.Status200OK;
-        response.ContentType = "text/event-stream; charset=utf-8";
-        response.Headers.CacheControl = "no-cache";
-        response.Headers["X-Accel-Buffering"] = "no";
-        context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+        var response = SseEndpoint.StartEventStream(context);
 
         keepAlive.Track(subscriber);
         try

@@ -199,15 +199,7 @@ internal sealed class ScriptEndpoints(
     /// <summary>The request body as UTF-8 text (without a byte order mark), or <see langword="null"/> after answering 413.</summary>
     private async Task<string?> BodyAsync(HttpContext context)
     {
-        byte[]? body;
-        try
-        {
-            body = await ScriptRequest.ReadBodyAsync(context, _maxBody);
-        }
-        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            body = null;
-        }
+        var body = await ScriptRequest.ReadBodyAsync(context, _maxBody);
 
         if (body is null)
         {

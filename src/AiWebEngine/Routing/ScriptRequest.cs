@@ -12,8 +12,23 @@ namespace AiWebEngine.Routing;
 /// </summary>
 internal static class ScriptRequest
 {
-    /// <summary>Reads the body (at most <paramref name="limit"/> bytes); <see langword="null"/> when it is larger.</summary>
+    /// <summary>
+    /// Reads the body (at most <paramref name="limit"/> bytes); <see langword="null"/> when it is larger,
+    /// whether the declared length, the bytes read or Kestrel's own limit says so.
+    /// </summary>
     public static async Task<byte[]?> ReadBodyAsync(HttpContext context, int limit)
+    {
+        try
+        {
+            return await ReadBodyUpToAsync(context, limit);
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return null;
+        }
+    }
+
+    private static async Task<byte[]?> ReadBodyUpToAsync(HttpContext context, int limit)
     {
         var request = context.Request;
         if (request.ContentLength > limit)

@@ -16,15 +16,7 @@ internal sealed partial class ScriptRouteHandler(RouteTable table, IOptions<Http
 
     public async Task HandleAsync(HttpContext context, ScriptRoute route)
     {
-        byte[]? body;
-        try
-        {
-            body = await ScriptRequest.ReadBodyAsync(context, _maxBody);
-        }
-        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            body = null;
-        }
+        var body = await ScriptRequest.ReadBodyAsync(context, _maxBody);
 
         if (body is null)
         {

@@ -38,12 +38,7 @@ internal sealed class SseEndpoint(
             await using var aborted = context.RequestAborted.UnsafeRegister(static s => ((TopicSubscriber)s!).Complete(), subscriber);
             await using var stopping = lifetime.ApplicationStopping.UnsafeRegister(static s => ((TopicSubscriber)s!).Complete(), subscriber);
 
-            var response = context.Response;
-            response.StatusCode = StatusCodes.Status200OK;
-            response.ContentType = "text/event-stream; charset=utf-8";
-            response.Headers.CacheControl = "no-cache";
-            response.Headers["X-Accel-Buffering"] = "no";
-            context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+            var response = StartEventStream(context);
 
             keepAlive.Track(subscriber);
             try
@@ -79,6 +74,21 @@ internal sealed class SseEndpoint(
         }
 
         return metadata;
+    }
+
+    /// <summary>
+    /// Starts an event-stream response: 200, <c>text/event-stream</c>, no caching, no proxy buffering
+    /// (<c>X-Accel-Buffering: no</c>) and no response buffering, so each frame leaves when it is flushed.
+    /// </summary>
+    public static HttpResponse StartEventStream(HttpContext context)
+    {
+        var response = context.Response;
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = "text/event-stream; charset=utf-8";
+        response.Headers.CacheControl = "no-cache";
+        response.Headers["X-Accel-Buffering"] = "no";
+        context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+        return response;
     }
 
     /// <summary>The <c>Last-Event-ID</c> header as an id; anything that is not a non-negative integer means "none".</summary>

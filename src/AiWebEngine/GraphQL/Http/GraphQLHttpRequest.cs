@@ -33,15 +33,7 @@ internal static class GraphQLHttpRequest
                 $"A GraphQL POST needs 'Content-Type: application/json' (UTF-8), not '{http.ContentType}'.", IsGraphQLError: false));
         }
 
-        byte[]? body;
-        try
-        {
-            body = await ScriptRequest.ReadBodyAsync(context, maxBodyBytes);
-        }
-        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            body = null;
-        }
+        var body = await ScriptRequest.ReadBodyAsync(context, maxBodyBytes);
 
         if (body is null)
         {

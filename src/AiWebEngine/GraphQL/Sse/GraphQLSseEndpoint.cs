@@ -59,7 +59,7 @@ internal sealed partial class GraphQLSseEndpoint(
                 return;
             }
 
-            StartEventStream(context);
+            SseEndpoint.StartEventStream(context);
             if (operation.Events is { } events)
             {
                 await StreamAsync(context, events);
@@ -81,16 +81,6 @@ internal sealed partial class GraphQLSseEndpoint(
         {
             // The connection broke mid-write: also a normal end.
         }
-    }
-
-    private static void StartEventStream(HttpContext context)
-    {
-        var response = context.Response;
-        response.StatusCode = StatusCodes.Status200OK;
-        response.ContentType = "text/event-stream; charset=utf-8";
-        response.Headers.CacheControl = "no-cache";
-        response.Headers["X-Accel-Buffering"] = "no";
-        context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
     }
 
     private async Task StreamAsync(HttpContext context, IObservable<SubscriptionEvent> source)
