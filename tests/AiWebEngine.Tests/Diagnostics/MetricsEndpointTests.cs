@@ -5,6 +5,7 @@ using AiWebEngine.Tests.Infrastructure;
 
 namespace AiWebEngine.Tests.Diagnostics;
 
+[Collection(ProcessWideMetrics.Name)]
 public sealed class MetricsEndpointTests
 {
     private const string Script = """
