@@ -11,7 +11,7 @@ namespace AiWebEngine.GraphQL;
 
 /// <summary>
 /// Runs GraphQL operations for every transport: GraphQL.NET's <see cref="DocumentExecuter"/> with the
-/// <see cref="DocumentCache"/>, against the schema <see cref="IGraphQLSchemaProvider"/> holds now.
+/// <see cref="DocumentCache"/> and the <see cref="DocumentLimits"/>, against the schema <see cref="IGraphQLSchemaProvider"/> holds now.
 /// </summary>
 internal sealed partial class GraphQLExecutor
 {
@@ -20,11 +20,11 @@ internal sealed partial class GraphQLExecutor
     private readonly ILogger<GraphQLExecutor> _logger;
     private readonly EngineMetrics? _metrics;
 
-    public GraphQLExecutor(IGraphQLSchemaProvider schemas, DocumentCache cache, GraphQLJson json, ILogger<GraphQLExecutor> logger, EngineMetrics? metrics = null)
+    public GraphQLExecutor(IGraphQLSchemaProvider schemas, DocumentCache cache, DocumentLimits limits, GraphQLJson json, ILogger<GraphQLExecutor> logger, EngineMetrics? metrics = null)
     {
         _metrics = metrics;
         _schemas = schemas;
-        _executer = new DocumentExecuter(new GraphQLDocumentBuilder(), new DocumentValidator(), new DefaultExecutionStrategySelector(), [cache]);
+        _executer = new DocumentExecuter(limits.Builder, new DocumentValidator(), new DefaultExecutionStrategySelector(), [cache, limits]);
         Json = json;
         _logger = logger;
     }

@@ -32,4 +32,28 @@ public sealed class GraphQLOptions
     /// <summary>Parsed and validated documents kept per schema; 0 turns the cache off. Default: 1000.</summary>
     [Range(0, 1_000_000)]
     public int DocumentCacheSize { get; set; } = 1000;
+
+    /// <summary>
+    /// Deepest nesting an operation may have, counting fields and fragment spreads (<c>{ a { b } }</c> is 2,
+    /// <c>{ a { ...F } }</c> with <c>F</c> selecting <c>b</c> is 3). A deeper document is refused before
+    /// validation with <c>MAX_DEPTH_EXCEEDED</c>. Default: 25 (graphql-js's full introspection query is 17 deep).
+    /// </summary>
+    [Range(1, 200)]
+    public int MaxDepth { get; set; } = 25;
+
+    /// <summary>
+    /// Most fields a document may select, every use of a fragment counted again; this bounds the work of
+    /// validating and executing one document. A larger one is refused before validation with
+    /// <c>MAX_FIELDS_EXCEEDED</c>. Default: 2000 (the standard introspection query selects about 200).
+    /// </summary>
+    [Range(1, 1_000_000)]
+    public int MaxFields { get; set; } = 2000;
+
+    /// <summary>
+    /// Most aliased fields a document may select, counted like <see cref="MaxFields"/>: aliases are how a
+    /// small document asks for the same expensive field many times. A document with more is refused
+    /// before validation with <c>MAX_ALIASES_EXCEEDED</c>. Default: 100.
+    /// </summary>
+    [Range(0, 1_000_000)]
+    public int MaxAliases { get; set; } = 100;
 }

@@ -12,7 +12,7 @@ namespace AiWebEngine.GraphQL;
 internal static class GraphQLServiceCollectionExtensions
 {
     /// <summary>
-    /// Adds the executor, the document cache, the three transports and the IDE, with <see cref="GraphQLOptions"/>
+    /// Adds the executor, the document cache and limits, the three transports and the IDE, with <see cref="GraphQLOptions"/>
     /// bound from <c>AiWebEngine:GraphQL</c> and <see cref="GraphQLIdeOptions"/> from <c>AiWebEngine:GraphQL:Ide</c>,
     /// both validated at start. The <see cref="IGraphQLSchemaProvider"/> is not registered here: the script
     /// registry is the provider.
@@ -23,6 +23,7 @@ internal static class GraphQLServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<GraphQLOptions>, GraphQLOptionsValidator>();
         services.AddSingleton<GraphQLJson>();
         services.AddSingleton<DocumentCache>();
+        services.AddSingleton<DocumentLimits>();
         services.AddSingleton<GraphQLExecutor>();
         services.AddSingleton<GraphQLOperations>();
         services.AddSingleton<GraphQLKeepAlive>();

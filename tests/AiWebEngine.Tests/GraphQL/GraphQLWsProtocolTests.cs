@@ -28,7 +28,7 @@ public sealed class GraphQLWsProtocolTests : IAsyncLifetime
     private Task StartAsync(Func<System.Text.Json.JsonElement, bool> acceptInit)
     {
         var json = new GraphQLJson();
-        var executor = new GraphQLExecutor(_schema, new DocumentCache(Options.Create(new GraphQLOptions())), json, NullLogger<GraphQLExecutor>.Instance);
+        var executor = new GraphQLExecutor(_schema, new DocumentCache(Options.Create(new GraphQLOptions())), new DocumentLimits(Options.Create(new GraphQLOptions())), json, NullLogger<GraphQLExecutor>.Instance);
         var services = new ServiceCollection().BuildServiceProvider();
         var settings = new GraphQLWsSettings(
             async (request, ct) => GraphQLOperation.Unshared(await executor.ExecuteAsync(_schema.Current, request, OperationKinds.All, services, null, null, null, ct), json),

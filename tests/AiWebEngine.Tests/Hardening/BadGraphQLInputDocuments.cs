@@ -1,0 +1,234 @@
+using System.Text;
+using System.Text.Json;
+
+namespace AiWebEngine.Tests.Hardening;
+
+/// <summary>One generated GraphQL request: its JSON body and whether it must be refused with errors.</summary>
+public sealed record FuzzRequest(string Kind, string Body, bool MustFail);
+
+/// <summary>
+/// Deterministic generator of malformed, deeply nested and hostile GraphQL requests against
+/// <see cref="BadGraphQLInputTests.Schema"/>: the same seed gives the same requests on every run.
+/// </summary>
+public sealed class BadGraphQLInputDocuments(int seed)
+{
+    private static readonly string[] Valid =
+    [
+        "{ calls }",
+        "{ node { name child { name child { name } } } }",
+        "query Q($t: String, $n: Int) { echo(text: $t, n: $n) }",
+        "{ node { ...N } } fragment N on Node { name children { name } }",
+        "{ a: calls b: calls __typename }",
+        "query { node { child @skip(if: true) { name } ... on Node { name } } }",
+        "{ __schema { queryType { name } types { name kind fields { name type { name ofType { name } } } } } }",
+        "{ __type(name: \"Node\") { name fields { name } } }",
+        "mutation { bump }",
+        "query A { calls } query B { node { name } }",
+        "{ echo(text: \"\"\"block\nstring\"\"\", list: [\"a\", \"b\"], obj: { a: \"x\", b: [1, 2], nested: { a: \"y\" } }) }",
+    ];
+
+    private static readonly string[] Tokens =
+    [
+        "{", "}", "(", ")", "[", "]", ":", "$", "!", "@", "...", "\"", "\"\"\"", "#", ",", "=", "|", "&",
+        "on", "fragment", "query", "mutation", "subscription", "null", "true", "1e999", "-0", "0x1F", "\u0000", "\u00e9",
+        "\ud83c\udfc3", " ", "\n", "\t", "__typename", "__schema", "$x", "@skip(if: true)", "@include(if: $x)", "node", "calls",
+        "child", "name", "echo(text: 1)", "echo(n: \"x\")", "...on Node", "\\", "\ufeff", "\u2028",
+    ];
+
+    private readonly Random _random = new(seed);
+
+    /// <summary>The requests, in a fixed order: <paramref name="count"/> of them, the kinds interleaved.</summary>
+    public IEnumerable<FuzzRequest> Generate(int count)
+    {
+        Func<FuzzRequest>[] kinds =
+        [
+            Mutated, Mutated, Mutated, Mutated, Garbage, BraceSoup, Deep, FragmentBomb, FragmentChain, FragmentCycle,
+            AliasFlood, Wide, BadVariables, DeepIntrospection, BadShape,
+        ];
+        for (var i = 0; i < count; i++)
+        {
+            yield return kinds[i % kinds.Length]();
+        }
+    }
+
+    private static string Body(string query, object? variables = null) =>
+        JsonSerializer.Serialize(new Dictionary<string, object?> { ["query"] = query, ["variables"] = variables });
+
+    // A valid document with a few random edits: most are malformed, a few still valid; each answer
+    // must be well formed either way.
+    private FuzzRequest Mutated()
+    {
+        var text = new StringBuilder(Valid[_random.Next(Valid.Length)]);
+        var edits = _random.Next(1, 6);
+        for (var i = 0; i < edits && text.Length > 0; i++)
+        {
+            var at = _random.Next(text.Length);
+            switch (_random.Next(4))
+            {
+                case 0:
+                    text.Remove(at, Math.Min(_random.Next(1, 8), text.Length - at));
+                    break;
+                case 1:
+                    text.Insert(at, Tokens[_random.Next(Tokens.Length)]);
+                    break;
+                case 2:
+                    var length = Math.Min(_random.Next(1, 20), text.Length - at);
+                    text.Insert(at, text.ToString(at, length));
+                    break;
+                default:
+                    text.Length = at;
+                    break;
+            }
+        }
+
+        return new FuzzRequest("mutated", Body(text.ToString()), MustFail: false);
+    }
+
+    private FuzzRequest Garbage()
+    {
+        var text = new StringBuilder();
+        var length = _random.Next(1, 400);
+        for (var i = 0; i < length; i++)
+        {
+            text.Append((char)_random.Next(1, 0xD7FF));
+        }
+
+        return new FuzzRequest("garbage", Body(text.ToString()), MustFail: true);
+    }
+
+    private FuzzRequest BraceSoup()
+    {
+        var depth = _random.Next(1, 2000);
+        var text = new string('{', depth) + (_random.Next(2) == 0 ? "calls" : "") + new string('}', _random.Next(depth + 1));
+        return new FuzzRequest("brace soup", Body(text), MustFail: true);
+    }
+
+    // { node { child { child ... } } }: over the depth limit (25) it must fail; deeper than the parser's
+    // 128 nodes it is a syntax error; far deeper it must still not overflow a stack.
+    private FuzzRequest Deep()
+    {
+        var depth = _random.Next(2) == 0 ? _random.Next(20, 140) : _random.Next(140, 5_000);
+        var text = new StringBuilder("{ node ");
+        for (var i = 1; i < depth; i++)
+        {
+            text.Append("{ child ");
+        }
+
+        text.Append("{ name }").Append('}', depth - 1).Append(" }");
+        return new FuzzRequest("deep", Body(text.ToString()), MustFail: depth + 1 > 25);
+    }
+
+    // Each fragment spreads the next twice: 2^levels fields from a few hundred bytes.
+    private FuzzRequest FragmentBomb()
+    {
+        var levels = _random.Next(12, 24);
+        var text = new StringBuilder("{ node { ...F0 } }");
+        for (var i = 0; i < levels; i++)
+        {
+            text.Append($" fragment F{i} on Node {{ child {{ ...F{i + 1} }} children {{ ...F{i + 1} }} }}");
+        }
+
+        text.Append($" fragment F{levels} on Node {{ name }}");
+        return new FuzzRequest("fragment bomb", Body(text.ToString()), MustFail: true);
+    }
+
+    private FuzzRequest FragmentChain()
+    {
+        var length = _random.Next(30, 2_000);
+        var text = new StringBuilder("{ node { ...F0 } }");
+        for (var i = 0; i < length; i++)
+        {
+            text.Append($" fragment F{i} on Node {{ ...F{i + 1} }}");
+        }
+
+        text.Append($" fragment F{length} on Node {{ name }}");
+        return new FuzzRequest("fragment chain", Body(text.ToString()), MustFail: true);
+    }
+
+    private FuzzRequest FragmentCycle()
+    {
+        var length = _random.Next(1, 50);
+        var text = new StringBuilder("{ node { ...F0 } }");
+        for (var i = 0; i < length; i++)
+        {
+            text.Append($" fragment F{i} on Node {{ name ...F{(i + 1) % length} }}");
+        }
+
+        return new FuzzRequest("fragment cycle", Body(text.ToString()), MustFail: true);
+    }
+
+    private FuzzRequest AliasFlood()
+    {
+        var count = _random.Next(101, 1000);
+        var text = new StringBuilder("{");
+        for (var i = 0; i < count; i++)
+        {
+            text.Append($" a{i}: calls");
+        }
+
+        return new FuzzRequest("alias flood", Body(text.Append(" }").ToString()), MustFail: true);
+    }
+
+    private FuzzRequest Wide()
+    {
+        var count = _random.Next(2001, 6_000);
+        var text = new StringBuilder("{");
+        for (var i = 0; i < count; i++)
+        {
+            text.Append(" calls");
+        }
+
+        return new FuzzRequest("wide", Body(text.Append(" }").ToString()), MustFail: true);
+    }
+
+    private FuzzRequest BadVariables()
+    {
+        const string Query = "query Q($t: String, $n: Int, $o: EchoInput, $l: [String]) { echo(text: $t, n: $n, obj: $o, list: $l) }";
+        object variables = _random.Next(8) switch
+        {
+            0 => new Dictionary<string, object> { ["n"] = "not a number" },
+            1 => new Dictionary<string, object> { ["n"] = 1e300 },
+            2 => new Dictionary<string, object> { ["t"] = new { a = 1 } },
+            3 => new Dictionary<string, object> { ["o"] = new { a = 5, b = "x", unknown = true } },
+            4 => new Dictionary<string, object> { ["l"] = Nested(_random.Next(2, 60)) },
+            5 => new Dictionary<string, object> { ["o"] = NestedInput(_random.Next(30, 60)) },
+            6 => new Dictionary<string, object> { ["undeclared"] = 1, ["n"] = long.MaxValue },
+            _ => new Dictionary<string, object> { ["t"] = new string('x', _random.Next(1, 20_000)), ["n"] = "1" },
+        };
+        return new FuzzRequest("bad variables", Body(Query, variables), MustFail: true);
+    }
+
+    private static object Nested(int depth) => depth == 0 ? "leaf" : new object[] { Nested(depth - 1) };
+
+    // Valid all the way down but for the leaf, whose 'a' is not a String.
+    private static object NestedInput(int depth) => depth == 0 ? new { a = 5 } : new { nested = NestedInput(depth - 1) };
+
+    private FuzzRequest DeepIntrospection()
+    {
+        var depth = _random.Next(26, 100);
+        var text = new StringBuilder("{ __schema { types { fields { type ");
+        for (var i = 4; i < depth; i++)
+        {
+            text.Append("{ ofType ");
+        }
+
+        text.Append("{ name }").Append('}', depth - 4).Append(" } } } }");
+        return new FuzzRequest("deep introspection", Body(text.ToString()), MustFail: true);
+    }
+
+    // Well-formed JSON that is not a GraphQL request.
+    private FuzzRequest BadShape()
+    {
+        var body = _random.Next(7) switch
+        {
+            0 => "[]",
+            1 => "\"{ calls }\"",
+            2 => """{"query": 42}""",
+            3 => """{"query": "{ calls }", "variables": [1]}""",
+            4 => """{"query": "{ calls }", "operationName": {}}""",
+            5 => """{"query": null}""",
+            _ => """{"query": "{ calls }", "extensions": "x"}""",
+        };
+        return new FuzzRequest("bad shape", body, MustFail: true);
+    }
+}
