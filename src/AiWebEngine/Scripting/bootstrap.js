@@ -20,8 +20,16 @@
     return typeof value === "object" ? "an object" : "a " + typeof value;
   }
 
+  // A message quotes the bad value, which a hostile script can make megabytes long: keep the start
+  // (what is wrong) and the end (the limit), and say how much was cut.
+  const maxMessage = 1000;
   function fail(api, message) {
-    throw new Error(api + ": " + message);
+    message = api + ": " + message;
+    if (message.length > maxMessage) {
+      const cut = message.length - 800;
+      message = message.slice(0, 600) + "... (" + cut + " characters cut) ..." + message.slice(-200);
+    }
+    throw new Error(message);
   }
 
   function check(api, error) {
@@ -75,16 +83,26 @@
     check("register", host.Register(path, ref, method));
   }
 
+  // Log lines are kept (the management API's buffer) and written to every log provider, so one line
+  // is cut at maxLogLine characters, saying how much was cut.
+  const maxLogLine = 64 * 1024;
+  function logLine(level, text) {
+    if (text.length > maxLogLine) {
+      text = text.slice(0, maxLogLine) + "... (" + (text.length - maxLogLine) + " more characters cut)";
+    }
+    host.Log(level, text);
+  }
+
   function writeLog(message) {
     if (message === undefined || message === null) fail("writeLog", "message is required, got " + describe(message));
-    host.Log(2, format(message));
+    logLine(2, format(message));
   }
 
   function logAt(level) {
     return function () {
       const parts = [];
       for (let i = 0; i < arguments.length; i++) parts.push(format(arguments[i]));
-      host.Log(level, parts.join(" "));
+      logLine(level, parts.join(" "));
     };
   }
 
