@@ -39,6 +39,14 @@ internal sealed class RegistrationCoordinator(RouteTable routes, StreamRegistry 
                 return $"{verb} {path} is already registered by {owner}";
             }
 
+            var isNew = instance.State == ScriptInstanceState.Loading
+                ? !instance.Staged.HasRoute(key)
+                : !(routes.Snapshot.TryGetValue(key, out var existing) && existing.Owner == instance.Uri);
+            if (OverBudget(instance, isNew) is { } full)
+            {
+                return full;
+            }
+
             if (StreamOnShape(routePath.Shape, instance) is { } stream)
             {
                 return $"{path} is a stream path (registered by {stream.Owner}); a stream answers GET only, so no route may use its path";
@@ -48,11 +56,11 @@ internal sealed class RegistrationCoordinator(RouteTable routes, StreamRegistry 
             {
                 case ScriptInstanceState.Loading:
                     instance.Staged.AddRoute(key, new RouteRegistration(path, verb, handlerRef));
-                    return null;
+                    return Counted(instance, isNew);
                 case ScriptInstanceState.Active:
                     return routes.Set(new ScriptRoute(routePath, verb, handlerRef, instance)) is { } other
                         ? $"{verb} {path} is already registered by {other}"
-                        : null;
+                        : Counted(instance, isNew);
                 default:
                     return Replaced;
             }
@@ -73,6 +81,12 @@ internal sealed class RegistrationCoordinator(RouteTable routes, StreamRegistry 
                 return $"stream {path} is already registered by {owner}";
             }
 
+            var isNew = instance.State == ScriptInstanceState.Loading ? !instance.Staged.HasStream(path) : streams.OwnerOf(path) != instance.Uri;
+            if (OverBudget(instance, isNew) is { } full)
+            {
+                return full;
+            }
+
             if (RouteOnShape(path.ToLowerInvariant(), instance) is { } route)
             {
                 return $"{path} is already a route ({route.Method} {route.Path.Path}, registered by {route.Owner}); a stream needs a path of its own";
@@ -82,9 +96,9 @@ internal sealed class RegistrationCoordinator(RouteTable routes, StreamRegistry 
             {
                 case ScriptInstanceState.Loading:
                     instance.Staged.AddStream(path);
-                    return null;
+                    return Counted(instance, isNew);
                 case ScriptInstanceState.Active:
-                    return streams.Add(instance.Uri, path) is { } other ? $"stream {path} is already registered by {other}" : null;
+                    return streams.Add(instance.Uri, path) is { } other ? $"stream {path} is already registered by {other}" : Counted(instance, isNew);
                 default:
                     return Replaced;
             }
@@ -106,6 +120,14 @@ internal sealed class RegistrationCoordinator(RouteTable routes, StreamRegistry 
 
         lock (_sync)
         {
+            var isNew = instance.State == ScriptInstanceState.Loading
+                ? !instance.Staged.HasGraphQL(kind, name)
+                : !graphQL.Fields.Any(f => f.Owner == instance.Uri && f.Kind == kind && f.Name == name);
+            if (OverBudget(instance, isNew) is { } full)
+            {
+                return full;
+            }
+
             var staged = instance.State == ScriptInstanceState.Loading
                 ? instance.Staged.GraphQL.Where(f => (f.Kind, f.Name) != (kind, name)).Select(f => f.Fragment)
                 : graphQL.Fields.Where(f => f.Owner == instance.Uri && (f.Kind, f.Name) != (kind, name)).Select(f => f.Fragment);
@@ -118,13 +140,13 @@ internal sealed class RegistrationCoordinator(RouteTable routes, StreamRegistry 
             {
                 case ScriptInstanceState.Loading:
                     instance.Staged.AddGraphQL(field);
-                    return null;
+                    return Counted(instance, isNew);
                 case ScriptInstanceState.Active:
                     var own = graphQL.Fields.Where(f => f.Owner == instance.Uri && (f.Kind, f.Name) != (kind, name)).Append(field).ToList();
                     try
                     {
                         graphQL.Commit(graphQL.Prepare(instance.Uri, own));
-                        return null;
+                        return Counted(instance, isNew);
                     }
                     catch (Exception e) when (e is ArgumentException or InvalidOperationException)
                     {
@@ -191,6 +213,25 @@ internal sealed class RegistrationCoordinator(RouteTable routes, StreamRegistry 
             streams.ReplaceOwner(uri, []);
             graphQL.Commit(graphQL.Prepare(uri, []));
         }
+    }
+
+    // Called under _sync: a registration the script does not have yet must fit in its budget.
+    private static string? OverBudget(ScriptInstance instance, bool isNew)
+    {
+        var max = instance.Host.Options.MaxRegistrations;
+        return isNew && instance.Registrations >= max
+            ? $"the script has {instance.Registrations} registrations (routes, streams and GraphQL fields together); the limit is {max} (AiWebEngine:Scripts:MaxRegistrations)"
+            : null;
+    }
+
+    private static string? Counted(ScriptInstance instance, bool isNew)
+    {
+        if (isNew)
+        {
+            instance.Registrations++;
+        }
+
+        return null;
     }
 
     private const string Replaced = "this version of the script has been replaced or unloaded; its registrations are ignored";

@@ -99,6 +99,12 @@ internal sealed partial class ScriptInstance : IDisposable
     /// <summary>Registrations made while <see cref="State"/> is <see cref="ScriptInstanceState.Loading"/>.</summary>
     public ScriptRegistrations Staged { get; } = new();
 
+    /// <summary>
+    /// Distinct registrations this version has made, loading and since; kept by the registration
+    /// coordinator under its lock and bounded by <see cref="ScriptOptions.MaxRegistrations"/>.
+    /// </summary>
+    public int Registrations { get; set; }
+
     /// <summary>The response the running handler produced; only touched while the gate is held.</summary>
     public ScriptResponse? CurrentResponse { get; set; }
 

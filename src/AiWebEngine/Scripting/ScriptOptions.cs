@@ -43,6 +43,14 @@ public sealed class ScriptOptions
     [Range(64, 8192)]
     public int MaxStackKiB { get; set; } = 512;
 
+    /// <summary>
+    /// Distinct registrations (routes, streams and GraphQL fields together) one version of a script may
+    /// make; the call that would make one more throws. This bounds the engine's tables and the work of
+    /// checking each new registration against them. Default: 10 000.
+    /// </summary>
+    [Range(1, 1_000_000)]
+    public int MaxRegistrations { get; set; } = 10_000;
+
     /// <summary>How long file changes must settle before a script is (re)loaded. Default: 150 ms.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:00:10")]
     public TimeSpan ReloadDebounce { get; set; } = TimeSpan.FromMilliseconds(150);

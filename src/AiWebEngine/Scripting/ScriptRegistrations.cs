@@ -18,6 +18,12 @@ internal sealed class ScriptRegistrations
 
     public IReadOnlyCollection<KeyValuePair<string, RouteRegistration>> Routes => _routes;
 
+    public bool HasRoute(string key) => _routes.ContainsKey(key);
+
+    public bool HasStream(string path) => _streams.Contains(path);
+
+    public bool HasGraphQL(AiWebEngine.GraphQL.GraphQLFieldKind kind, string name) => _graphQL.ContainsKey((kind, name));
+
     /// <summary>Adds a stream path (a second registration of the same path is a no-op).</summary>
     public void AddStream(string path) => _streams.Add(path);
 
