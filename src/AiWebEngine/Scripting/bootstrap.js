@@ -215,6 +215,12 @@
 
   // ---- what the host calls --------------------------------------------------------------------
 
+  // What HTTP can carry (RFC 9110 tokens; visible ASCII, space and tab in values): anything else
+  // would fail in the server after the handler returned, or split the header.
+  const headerName = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+  const headerValue = /^[\t\x20-\x7e]*$/;
+  const headerValueRule = "header values may hold visible ASCII characters, spaces and tabs only";
+
   function respond(result) {
     if (result === null || typeof result !== "object" || isArray(result)) {
       throw new Error("a handler must return an object such as { status: 200, body: \"...\" }, got " + describe(result));
@@ -227,6 +233,9 @@
     let contentType = result.contentType;
     if (contentType !== undefined && contentType !== null && typeof contentType !== "string") {
       throw new Error("a handler returned contentType " + describe(contentType) + "; it must be a string");
+    }
+    if (typeof contentType === "string" && !headerValue.test(contentType)) {
+      throw new Error("a handler returned contentType " + describe(contentType) + "; " + headerValueRule);
     }
     let body = result.body;
     if (body === undefined || body === null) body = "";
@@ -242,7 +251,15 @@
       const copy = {};
       for (const name of Object.keys(result.headers)) {
         const value = result.headers[name];
-        if (value !== undefined && value !== null) copy[name] = typeof value === "string" ? value : String(value);
+        if (value === undefined || value === null) continue;
+        if (!headerName.test(name)) {
+          throw new Error("a handler returned header " + describe(name).replace(/^"|"$/g, "'") + "; a header name is letters, digits and !#$%&'*+-.^_`|~");
+        }
+        const text = typeof value === "string" ? value : String(value);
+        if (!headerValue.test(text)) {
+          throw new Error("a handler returned header '" + name + "' with value " + describe(text) + "; " + headerValueRule);
+        }
+        copy[name] = text;
       }
       headers = stringify(copy);
     }
