@@ -153,9 +153,10 @@ internal static class ScriptRequest
                 fields[HeaderUtilities.RemoveQuotes(disposition.Name).Value ?? ""] = await text.ReadToEndAsync();
             }
         }
-        catch (IOException)
+        catch (Exception e) when (e is IOException or InvalidDataException)
         {
-            // A malformed multipart body leaves form with the fields read so far; the raw body is still in req.body.
+            // A malformed multipart body (or one past MultipartReader's header limits) leaves form with
+            // the fields read so far; the raw body is still in req.body.
         }
 
         foreach (var (key, value) in fields)

@@ -69,7 +69,8 @@ public sealed class Canary : IAsyncDisposable
     {
         var beat = ++_beats;
         using var content = new StringContent(beat.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        Assert.Equal("1", await HttpAssert.TextAsync(await _host.Client.PostAsync("/canary/beat", content)));
+        // At least the canary's own client (a test may connect more).
+        Assert.True(int.Parse(await HttpAssert.TextAsync(await _host.Client.PostAsync("/canary/beat", content)), System.Globalization.CultureInfo.InvariantCulture) >= 1);
         await _stream.ReadMessagesAsync(beat, TimeSpan.FromSeconds(30));
         var messages = _stream.Messages;
         Assert.Equal(beat, messages.Count);
