@@ -288,6 +288,15 @@ public sealed class BadGraphQLInputTests
         Assert.Equal(HttpStatusCode.OK, stream.Response.StatusCode);
         Assert.StartsWith("event: next\ndata: {\"errors\":[{\"message\":\"The document selects 1 aliased fields", stream.Raw, StringComparison.Ordinal);
         Assert.Contains("\"code\":\"MAX_ALIASES_EXCEEDED\"", stream.Raw, StringComparison.Ordinal);
+
+        var client = host.CreateWebSocketClient();
+        client.SubProtocols.Add("graphql-transport-ws");
+        using var socket = await client.ConnectAsync(new Uri(host.BaseAddress, "/graphql"), CancellationToken.None);
+        await socket.SendAsync("""{"type":"connection_init"}"""u8.ToArray(), System.Net.WebSockets.WebSocketMessageType.Text, true, CancellationToken.None);
+        Assert.Equal("""{"type":"connection_ack"}""", await WebSocketPair.ReceiveAsync(socket));
+        await socket.SendAsync("""{"id":"1","type":"subscribe","payload":{"query":"{ node { child { child { name } } } }"}}"""u8.ToArray(), System.Net.WebSockets.WebSocketMessageType.Text, true, CancellationToken.None);
+        var refused = await WebSocketPair.ReceiveAsync(socket);
+        Assert.StartsWith("""{"id":"1","type":"error","payload":[{"message":"The document is more than 3 levels deep""", refused, StringComparison.Ordinal);
     }
 
     [Theory]
