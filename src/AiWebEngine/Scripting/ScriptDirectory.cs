@@ -34,6 +34,13 @@ internal sealed partial class ScriptDirectory : BackgroundService
     /// <summary>The absolute path of the scripts directory.</summary>
     public string Root { get; }
 
+    /// <summary>
+    /// Held while a file is read and loaded, and by the management API while it loads and writes a
+    /// script: the disk and the loaded version change together, so a file read before an upload
+    /// is never loaded after it (which would put the older version back).
+    /// </summary>
+    public SemaphoreSlim FileLock { get; } = new(1, 1);
+
     /// <summary>Completes when every script present at start has been tried once.</summary>
     public Task InitialLoad => _initialLoad.Task;
 
@@ -154,16 +161,24 @@ internal sealed partial class ScriptDirectory : BackgroundService
     private async Task SyncAsync(string fullPath, bool isStartup, CancellationToken cancellationToken)
     {
         var uri = UriOf(fullPath);
-        if (!File.Exists(fullPath))
+        await FileLock.WaitAsync(cancellationToken);
+        try
         {
-            await _manager.UnloadAsync(uri);
-            return;
-        }
+            if (!File.Exists(fullPath))
+            {
+                await _manager.UnloadAsync(uri);
+                return;
+            }
 
-        var source = await ReadAsync(fullPath, cancellationToken);
-        if (source is not null)
+            var source = await ReadAsync(fullPath, cancellationToken);
+            if (source is not null)
+            {
+                await _manager.LoadAsync(uri, source, isStartup, cancellationToken);
+            }
+        }
+        finally
         {
-            await _manager.LoadAsync(uri, source, isStartup, cancellationToken);
+            FileLock.Release();
         }
     }
 

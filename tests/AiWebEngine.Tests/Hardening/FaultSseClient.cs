@@ -137,7 +137,8 @@ internal sealed class FaultSseClient : IAsyncDisposable
                 {
                     var data = line.AsSpan(6);
                     var colon = data.IndexOf(':');
-                    seq = long.Parse(colon < 0 ? data : data[..colon], CultureInfo.InvariantCulture);
+                    // Data that is not a sequence number (a probe of the health check) counts as -1.
+                    seq = long.TryParse(colon < 0 ? data : data[..colon], CultureInfo.InvariantCulture, out var n) ? n : -1;
                 }
             }
 
