@@ -169,6 +169,13 @@ internal sealed class FaultSseClient : IAsyncDisposable
         }
     }
 
+    /// <summary>Closes the connection with a reset (RST) instead of a clean close, as a crashed client would.</summary>
+    public ValueTask ResetAsync()
+    {
+        _socket.Client.LingerState = new LingerOption(true, 0);
+        return DisposeAsync();
+    }
+
     public async ValueTask DisposeAsync()
     {
         _socket.Dispose();
