@@ -10,7 +10,12 @@ namespace AiWebEngine.Scripting;
 /// <remarks>
 /// Editors save in bursts (truncate, write, rename), so each file waits for
 /// <see cref="ScriptOptions.ReloadDebounce"/> of quiet before it is read, and a file that cannot be
-/// read yet is tried again a few times.
+/// read yet is tried again a few times. A file that cannot be a script (a named pipe, an endless
+/// device, over the size limit) is reported as a failed script without being read to the end.
+/// While watching, the directory itself is checked every <see cref="DirectoryCheckInterval"/>: if it
+/// is gone or unreadable (deleted, moved, replaced by a file), every script keeps serving, the
+/// problem is logged and shown in <c>/health</c>, and when the directory is back it is watched and
+/// synchronised again (files deleted meanwhile are unloaded then, not before).
 /// </remarks>
 internal sealed partial class ScriptDirectory : BackgroundService
 {
@@ -20,7 +25,10 @@ internal sealed partial class ScriptDirectory : BackgroundService
     private readonly ILogger<ScriptDirectory> _logger;
     private readonly ConcurrentDictionary<string, CancellationTokenSource> _pending = new(StringComparer.Ordinal);
     private readonly TaskCompletionSource _initialLoad = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Lock _watcherSync = new();
     private FileSystemWatcher? _watcher;
+    private ITimer? _directoryCheck;
+    private string? _directoryError;
 
     public ScriptDirectory(ScriptManager manager, IOptions<ScriptOptions> options, TimeProvider time, ILogger<ScriptDirectory> logger)
     {
@@ -41,6 +49,12 @@ internal sealed partial class ScriptDirectory : BackgroundService
     /// </summary>
     public SemaphoreSlim FileLock { get; } = new(1, 1);
 
+    /// <summary>How often the scripts directory itself is checked while it is watched.</summary>
+    public static readonly TimeSpan DirectoryCheckInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>Why the scripts directory cannot be used now (gone, not a directory, unreadable), or <see langword="null"/>.</summary>
+    public string? DirectoryError => Volatile.Read(ref _directoryError);
+
     /// <summary>Completes when every script present at start has been tried once.</summary>
     public Task InitialLoad => _initialLoad.Task;
 
@@ -52,19 +66,8 @@ internal sealed partial class ScriptDirectory : BackgroundService
         if (_options.Watch)
         {
             // Watch before the first scan, so that a file written during the scan is not missed.
-            // No name filter: a folder created with scripts already in it (mkdir, then write) only shows
-            // up as the folder, so its files are scanned when it appears.
-            _watcher = new FileSystemWatcher(Root) { IncludeSubdirectories = true, InternalBufferSize = 64 * 1024 };
-            _watcher.Created += (_, e) => ScheduleTree(e.FullPath);
-            _watcher.Changed += (_, e) => Schedule(e.FullPath);
-            _watcher.Deleted += (_, e) => Schedule(e.FullPath);
-            _watcher.Renamed += (_, e) =>
-            {
-                Schedule(e.OldFullPath);
-                ScheduleTree(e.FullPath);
-            };
-            _watcher.Error += (_, e) => WatcherFailed(_logger, e.GetException());
-            _watcher.EnableRaisingEvents = true;
+            Watch();
+            _directoryCheck = _time.CreateTimer(_ => CheckDirectory(), null, DirectoryCheckInterval, DirectoryCheckInterval);
         }
 
         // The first load runs before the server listens: no request sees a half-loaded directory.
@@ -73,6 +76,91 @@ internal sealed partial class ScriptDirectory : BackgroundService
     }
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) => Task.CompletedTask;
+
+    private void Watch()
+    {
+        // No name filter: a folder created with scripts already in it (mkdir, then write) only shows
+        // up as the folder, so its files are scanned when it appears.
+        var watcher = new FileSystemWatcher(Root) { IncludeSubdirectories = true, InternalBufferSize = 64 * 1024 };
+        watcher.Created += (_, e) => ScheduleTree(e.FullPath);
+        watcher.Changed += (_, e) => Schedule(e.FullPath);
+        watcher.Deleted += (_, e) => Schedule(e.FullPath);
+        watcher.Renamed += (_, e) =>
+        {
+            Schedule(e.OldFullPath);
+            ScheduleTree(e.FullPath);
+        };
+        watcher.Error += (_, e) =>
+        {
+            WatcherFailed(_logger, e.GetException());
+            CheckDirectory();
+        };
+        watcher.EnableRaisingEvents = true;
+        lock (_watcherSync)
+        {
+            (_watcher, var previous) = (watcher, _watcher);
+            previous?.Dispose();
+        }
+    }
+
+    /// <summary>Notices the scripts directory going away or coming back (see the remarks of the class).</summary>
+    private void CheckDirectory()
+    {
+        var error = ProbeDirectory();
+        var previous = Interlocked.Exchange(ref _directoryError, error);
+        if (error is not null && previous is null)
+        {
+            DirectoryUnavailable(_logger, Root, error);
+        }
+        else if (error is null && previous is not null)
+        {
+            DirectoryBack(_logger, Root);
+            Resynchronise();
+        }
+    }
+
+    private string? ProbeDirectory()
+    {
+        try
+        {
+            if (!Directory.Exists(Root))
+            {
+                return $"the scripts directory {Root} does not exist or is not a directory; the loaded scripts keep serving";
+            }
+
+            using var entries = Directory.EnumerateFileSystemEntries(Root).GetEnumerator();
+            entries.MoveNext();
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return $"the scripts directory {Root} cannot be read ({e.Message}); the loaded scripts keep serving";
+        }
+    }
+
+    // The directory is back, maybe as another directory: watch it anew, then bring every script in
+    // step with it (a file that is identical to the version that serves changes nothing).
+    private void Resynchronise()
+    {
+        try
+        {
+            Watch();
+            foreach (var file in Directory.EnumerateFiles(Root, "*.js", SearchOption.AllDirectories))
+            {
+                Schedule(file);
+            }
+
+            foreach (var status in _manager.Statuses)
+            {
+                Schedule(Path.Combine(Root, status.Uri.Replace('/', Path.DirectorySeparatorChar)));
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            // Gone again already: the next check reports it.
+            WatcherFailed(_logger, e);
+        }
+    }
 
     private async Task LoadAllAsync(CancellationToken stoppingToken)
     {
@@ -166,12 +254,23 @@ internal sealed partial class ScriptDirectory : BackgroundService
         {
             if (!File.Exists(fullPath))
             {
-                await _manager.UnloadAsync(uri);
+                // Every file "deleted" because the whole directory went away is not a delete of the script.
+                CheckDirectory();
+                if (DirectoryError is null)
+                {
+                    await _manager.UnloadAsync(uri);
+                }
+
                 return;
             }
 
-            var source = await ReadAsync(fullPath, cancellationToken);
-            if (source is not null)
+            var (source, error) = await ReadAsync(fullPath, cancellationToken);
+            if (error is not null)
+            {
+                ReadFailed(_logger, fullPath, error);
+                await _manager.ReportUnreadableAsync(uri, $"the file cannot be loaded: {error}");
+            }
+            else if (source is not null)
             {
                 await _manager.LoadAsync(uri, source, isStartup, cancellationToken);
             }
@@ -182,17 +281,17 @@ internal sealed partial class ScriptDirectory : BackgroundService
         }
     }
 
-    private async Task<string?> ReadAsync(string fullPath, CancellationToken cancellationToken)
+    private async Task<(string? Source, string? Error)> ReadAsync(string fullPath, CancellationToken cancellationToken)
     {
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                return await File.ReadAllTextAsync(fullPath, cancellationToken);
+                return await ScriptFileReader.ReadAsync(fullPath, _options.MaxSourceBytes, cancellationToken);
             }
-            catch (FileNotFoundException)
+            catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
             {
-                return null;
+                return (null, null);
             }
             catch (IOException) when (attempt < 5)
             {
@@ -200,15 +299,19 @@ internal sealed partial class ScriptDirectory : BackgroundService
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                ReadFailed(_logger, fullPath, e.Message);
-                return null;
+                return (null, e.Message);
             }
         }
     }
 
     public override void Dispose()
     {
-        _watcher?.Dispose();
+        _directoryCheck?.Dispose();
+        lock (_watcherSync)
+        {
+            _watcher?.Dispose();
+        }
+
         base.Dispose();
     }
 
@@ -223,4 +326,10 @@ internal sealed partial class ScriptDirectory : BackgroundService
 
     [LoggerMessage(EventId = 1303, Level = LogLevel.Error, Message = "Applying the change of {Path} failed")]
     private static partial void SyncFailed(ILogger logger, string path, Exception error);
+
+    [LoggerMessage(EventId = 1304, Level = LogLevel.Error, Message = "The scripts directory {Root} is unavailable: {Error}")]
+    private static partial void DirectoryUnavailable(ILogger logger, string root, string error);
+
+    [LoggerMessage(EventId = 1305, Level = LogLevel.Information, Message = "The scripts directory {Root} is back; watching and synchronising it again")]
+    private static partial void DirectoryBack(ILogger logger, string root);
 }
