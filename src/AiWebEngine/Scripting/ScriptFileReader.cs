@@ -18,7 +18,7 @@ internal static class ScriptFileReader
 {
     private static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: false);
 
-    /// <summary>The file's text, or why it cannot be a script.</summary>
+    /// <summary>The file's text, or why it cannot be a script (a sentence for the log and <c>/health</c>).</summary>
     /// <exception cref="FileNotFoundException">The file is gone.</exception>
     /// <exception cref="IOException">Reading failed (possibly for a moment: the caller may retry).</exception>
     public static async Task<(string? Source, string? Error)> ReadAsync(string path, int maxBytes, CancellationToken cancellationToken)
@@ -27,7 +27,12 @@ internal static class ScriptFileReader
         await using var stream = new FileStream(handle, FileAccess.Read, bufferSize: 0);
         if (!stream.CanSeek)
         {
-            return (null, "it is not a regular file (a named pipe, socket or terminal); only regular files are loaded");
+            return (null, "the file is not a regular file (a named pipe, socket or terminal); only regular files are loaded as scripts");
+        }
+
+        if (stream.Length > maxBytes)
+        {
+            return (null, $"the script is {stream.Length} bytes; the limit is {maxBytes} bytes (AiWebEngine:Scripts:MaxSourceBytes)");
         }
 
         var buffer = new byte[Math.Min(maxBytes + 1L, Math.Max(stream.Length + 1, 4096))];
@@ -38,7 +43,8 @@ internal static class ScriptFileReader
             {
                 if (length > maxBytes)
                 {
-                    return (null, $"the file is more than {maxBytes} bytes, the limit (AiWebEngine:Scripts:MaxSourceBytes)");
+                    // A device that does not end (its size says 0): stopped at the limit.
+                    return (null, $"the file reads as more than {maxBytes} bytes, the limit (AiWebEngine:Scripts:MaxSourceBytes)");
                 }
 
                 Array.Resize(ref buffer, (int)Math.Min(maxBytes + 1L, buffer.Length * 2L));
