@@ -120,7 +120,8 @@ INTRO="$RAW/soak-intro.md"
   echo
   echo "| clients | duration s | rate msg/s | deliveries/s | p50 ms | p99 ms | max ms | server RSS start → end (peak) MiB | server cores (mean) |"
   echo "|---:|---:|---:|---:|---:|---:|---:|---|---:|"
-  first_rss="$(awk -F'\t' 'NR == 1 { print $2 }' "$TIMELINE" 2>/dev/null || true)"
+  # From the first sample with every client connected (the sampler starts while they connect).
+  first_rss="$(awk -F'\t' -v n="$CLIENTS" '$4 == n { print $2; exit }' "$TIMELINE" 2>/dev/null || true)"
   last_rss="$(awk -F'\t' '$4 > 0 { r = $2 } END { print r }' "$TIMELINE" 2>/dev/null || true)"
   mean_cores="$(awk -F'\t' '$4 > 0 { s += $3; n++ } END { if (n) printf "%.2f", s / n }' "$TIMELINE" 2>/dev/null || true)"
   printf '| %s | %s | %s | %.0f | %.1f | %.1f | %.1f | %s → %s (%s) | %s |\n' "$CLIENTS" "$DURATION" "$RATE" \
