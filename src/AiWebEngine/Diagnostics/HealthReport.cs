@@ -8,20 +8,22 @@ namespace AiWebEngine.Diagnostics;
 /// <c>GET /health</c>: <c>{ status, scripts: { loaded, failed: [{ uri, error, line }] }, streams: { paths, connections } }</c>.
 /// </summary>
 /// <remarks>
-/// <c>status</c> is <c>ok</c>, or <c>degraded</c> while some script has failed to load (the server
-/// itself is serving either way, so the HTTP status is 200).
+/// <c>status</c> is <c>ok</c>, or <c>degraded</c> while some script has failed to load or the scripts
+/// directory is unavailable (<c>scripts.directoryError</c>); the server itself is serving either way,
+/// so the HTTP status is 200.
 /// </remarks>
-internal sealed class HealthReport(ScriptManager scripts, StreamRegistry streams, StreamConnectionLimiter connections)
+internal sealed class HealthReport(ScriptManager scripts, ScriptDirectory directory, StreamRegistry streams, StreamConnectionLimiter connections)
 {
     public async Task WriteAsync(HttpContext context)
     {
         var statuses = scripts.Statuses;
         var failed = statuses.Where(s => s.Error is not null).ToList();
+        var directoryError = directory.DirectoryError;
         context.Response.ContentType = "application/json; charset=utf-8";
         context.Response.Headers.CacheControl = "no-store";
         await using var json = new Utf8JsonWriter(context.Response.Body);
         json.WriteStartObject();
-        json.WriteString("status", failed.Count == 0 ? "ok" : "degraded");
+        json.WriteString("status", failed.Count == 0 && directoryError is null ? "ok" : "degraded");
         json.WriteStartObject("scripts");
         json.WriteNumber("loaded", statuses.Count(s => s.IsActive));
         json.WriteStartArray("failed");
@@ -40,6 +42,11 @@ internal sealed class HealthReport(ScriptManager scripts, StreamRegistry streams
         }
 
         json.WriteEndArray();
+        if (directoryError is not null)
+        {
+            json.WriteString("directoryError", directoryError);
+        }
+
         json.WriteEndObject();
         json.WriteStartObject("streams");
         json.WriteNumber("paths", streams.Snapshot.Count);

@@ -20,13 +20,13 @@ internal enum UploadResult
 /// changes nothing, on disk or in memory. The file is written to a temporary name (not <c>*.js</c>, so
 /// the watcher ignores it) and renamed over the script, so a crash never leaves half a script behind.
 /// The watcher then sees the file, finds the source that already serves, and does nothing.
-/// Uploads and deletes are serialized, so the directory and the loaded scripts cannot disagree.
+/// Uploads and deletes hold <see cref="ScriptDirectory.FileLock"/> while they load and write, as the
+/// watcher does while it reads and loads a file, so the directory and the loaded scripts cannot
+/// disagree: a file event read before an upload can never be loaded after it.
 /// </remarks>
-internal sealed partial class ScriptStore(ScriptManager scripts, ScriptDirectory directory, ILogger<ScriptStore> logger) : IDisposable
+internal sealed partial class ScriptStore(ScriptManager scripts, ScriptDirectory directory, ILogger<ScriptStore> logger)
 {
     private static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false);
-
-    private readonly SemaphoreSlim _writes = new(1, 1);
 
     public string Root => directory.Root;
 
@@ -51,7 +51,7 @@ internal sealed partial class ScriptStore(ScriptManager scripts, ScriptDirectory
     /// <summary>Loads <paramref name="source"/> as <paramref name="uri"/> and, when it serves, writes it into the scripts directory.</summary>
     public async Task<(UploadResult Result, ScriptFailedException? Error)> UploadAsync(string uri, string source, CancellationToken cancellationToken)
     {
-        await _writes.WaitAsync(cancellationToken);
+        await directory.FileLock.WaitAsync(cancellationToken);
         try
         {
             var path = PathOf(uri);
@@ -86,14 +86,14 @@ internal sealed partial class ScriptStore(ScriptManager scripts, ScriptDirectory
         }
         finally
         {
-            _writes.Release();
+            directory.FileLock.Release();
         }
     }
 
     /// <summary>Deletes the file and unloads the script. Returns whether there was either.</summary>
     public async Task<bool> DeleteAsync(string uri)
     {
-        await _writes.WaitAsync();
+        await directory.FileLock.WaitAsync();
         try
         {
             var path = PathOf(uri);
@@ -110,7 +110,7 @@ internal sealed partial class ScriptStore(ScriptManager scripts, ScriptDirectory
         }
         finally
         {
-            _writes.Release();
+            directory.FileLock.Release();
         }
     }
 
@@ -138,7 +138,6 @@ internal sealed partial class ScriptStore(ScriptManager scripts, ScriptDirectory
         }
     }
 
-    public void Dispose() => _writes.Dispose();
 
     [LoggerMessage(EventId = 1510, Level = LogLevel.Error, Message = "Writing the uploaded script {ScriptUri} failed: {Error}; the version on disk keeps serving")]
     private static partial void WriteFailed(ILogger logger, string scriptUri, string error);

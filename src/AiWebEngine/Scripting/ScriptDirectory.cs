@@ -10,7 +10,12 @@ namespace AiWebEngine.Scripting;
 /// <remarks>
 /// Editors save in bursts (truncate, write, rename), so each file waits for
 /// <see cref="ScriptOptions.ReloadDebounce"/> of quiet before it is read, and a file that cannot be
-/// read yet is tried again a few times.
+/// read yet is tried again a few times. A file that cannot be a script (a named pipe, an endless
+/// device, over the size limit) is reported as a failed script without being read to the end.
+/// While watching, the directory itself is checked every <see cref="DirectoryCheckInterval"/>: if it
+/// is gone or unreadable (deleted, moved, replaced by a file), every script keeps serving, the
+/// problem is logged and shown in <c>/health</c>, and when the directory is back it is watched and
+/// synchronised again (files deleted meanwhile are unloaded then, not before).
 /// </remarks>
 internal sealed partial class ScriptDirectory : BackgroundService
 {
@@ -20,7 +25,10 @@ internal sealed partial class ScriptDirectory : BackgroundService
     private readonly ILogger<ScriptDirectory> _logger;
     private readonly ConcurrentDictionary<string, CancellationTokenSource> _pending = new(StringComparer.Ordinal);
     private readonly TaskCompletionSource _initialLoad = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Lock _watcherSync = new();
     private FileSystemWatcher? _watcher;
+    private ITimer? _directoryCheck;
+    private string? _directoryError;
 
     public ScriptDirectory(ScriptManager manager, IOptions<ScriptOptions> options, TimeProvider time, ILogger<ScriptDirectory> logger)
     {
@@ -34,6 +42,19 @@ internal sealed partial class ScriptDirectory : BackgroundService
     /// <summary>The absolute path of the scripts directory.</summary>
     public string Root { get; }
 
+    /// <summary>
+    /// Held while a file is read and loaded, and by the management API while it loads and writes a
+    /// script: the disk and the loaded version change together, so a file read before an upload
+    /// is never loaded after it (which would put the older version back).
+    /// </summary>
+    public SemaphoreSlim FileLock { get; } = new(1, 1);
+
+    /// <summary>How often the scripts directory itself is checked while it is watched.</summary>
+    public static readonly TimeSpan DirectoryCheckInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>Why the scripts directory cannot be used now (gone, not a directory, unreadable), or <see langword="null"/>.</summary>
+    public string? DirectoryError => Volatile.Read(ref _directoryError);
+
     /// <summary>Completes when every script present at start has been tried once.</summary>
     public Task InitialLoad => _initialLoad.Task;
 
@@ -45,19 +66,8 @@ internal sealed partial class ScriptDirectory : BackgroundService
         if (_options.Watch)
         {
             // Watch before the first scan, so that a file written during the scan is not missed.
-            // No name filter: a folder created with scripts already in it (mkdir, then write) only shows
-            // up as the folder, so its files are scanned when it appears.
-            _watcher = new FileSystemWatcher(Root) { IncludeSubdirectories = true, InternalBufferSize = 64 * 1024 };
-            _watcher.Created += (_, e) => ScheduleTree(e.FullPath);
-            _watcher.Changed += (_, e) => Schedule(e.FullPath);
-            _watcher.Deleted += (_, e) => Schedule(e.FullPath);
-            _watcher.Renamed += (_, e) =>
-            {
-                Schedule(e.OldFullPath);
-                ScheduleTree(e.FullPath);
-            };
-            _watcher.Error += (_, e) => WatcherFailed(_logger, e.GetException());
-            _watcher.EnableRaisingEvents = true;
+            Watch();
+            _directoryCheck = _time.CreateTimer(_ => CheckDirectory(), null, DirectoryCheckInterval, DirectoryCheckInterval);
         }
 
         // The first load runs before the server listens: no request sees a half-loaded directory.
@@ -66,6 +76,32 @@ internal sealed partial class ScriptDirectory : BackgroundService
     }
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) => Task.CompletedTask;
+
+    private void Watch()
+    {
+        // No name filter: a folder created with scripts already in it (mkdir, then write) only shows
+        // up as the folder, so its files are scanned when it appears.
+        var watcher = new FileSystemWatcher(Root) { IncludeSubdirectories = true, InternalBufferSize = 64 * 1024 };
+        watcher.Created += (_, e) => ScheduleTree(e.FullPath);
+        watcher.Changed += (_, e) => Schedule(e.FullPath);
+        watcher.Deleted += (_, e) => Schedule(e.FullPath);
+        watcher.Renamed += (_, e) =>
+        {
+            Schedule(e.OldFullPath);
+            ScheduleTree(e.FullPath);
+        };
+        watcher.Error += (_, e) =>
+        {
+            WatcherFailed(_logger, e.GetException());
+            CheckDirectory();
+        };
+        watcher.EnableRaisingEvents = true;
+        lock (_watcherSync)
+        {
+            (_watcher, var previous) = (watcher, _watcher);
+            previous?.Dispose();
+        }
+    }
 
     private async Task LoadAllAsync(CancellationToken stoppingToken)
     {
@@ -154,30 +190,48 @@ internal sealed partial class ScriptDirectory : BackgroundService
     private async Task SyncAsync(string fullPath, bool isStartup, CancellationToken cancellationToken)
     {
         var uri = UriOf(fullPath);
-        if (!File.Exists(fullPath))
+        await FileLock.WaitAsync(cancellationToken);
+        try
         {
-            await _manager.UnloadAsync(uri);
-            return;
-        }
+            if (!File.Exists(fullPath))
+            {
+                // Every file "deleted" because the whole directory went away is not a delete of the script.
+                CheckDirectory();
+                if (DirectoryError is null)
+                {
+                    await _manager.UnloadAsync(uri);
+                }
 
-        var source = await ReadAsync(fullPath, cancellationToken);
-        if (source is not null)
+                return;
+            }
+
+            var (source, error) = await ReadAsync(fullPath, cancellationToken);
+            if (error is not null)
+            {
+                await _manager.ReportUnreadableAsync(uri, error);
+            }
+            else if (source is not null)
+            {
+                await _manager.LoadAsync(uri, source, isStartup, cancellationToken);
+            }
+        }
+        finally
         {
-            await _manager.LoadAsync(uri, source, isStartup, cancellationToken);
+            FileLock.Release();
         }
     }
 
-    private async Task<string?> ReadAsync(string fullPath, CancellationToken cancellationToken)
+    private async Task<(string? Source, string? Error)> ReadAsync(string fullPath, CancellationToken cancellationToken)
     {
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                return await File.ReadAllTextAsync(fullPath, cancellationToken);
+                return await ScriptFileReader.ReadAsync(fullPath, _options.MaxSourceBytes, cancellationToken);
             }
-            catch (FileNotFoundException)
+            catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
             {
-                return null;
+                return (null, null);
             }
             catch (IOException) when (attempt < 5)
             {
@@ -185,15 +239,19 @@ internal sealed partial class ScriptDirectory : BackgroundService
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                ReadFailed(_logger, fullPath, e.Message);
-                return null;
+                return (null, $"the file cannot be read: {e.Message}");
             }
         }
     }
 
     public override void Dispose()
     {
-        _watcher?.Dispose();
+        _directoryCheck?.Dispose();
+        lock (_watcherSync)
+        {
+            _watcher?.Dispose();
+        }
+
         base.Dispose();
     }
 
@@ -202,9 +260,6 @@ internal sealed partial class ScriptDirectory : BackgroundService
 
     [LoggerMessage(EventId = 1301, Level = LogLevel.Error, Message = "The scripts directory watcher failed")]
     private static partial void WatcherFailed(ILogger logger, Exception error);
-
-    [LoggerMessage(EventId = 1302, Level = LogLevel.Error, Message = "Could not read script file {Path}: {Error}; the loaded version, if any, keeps serving")]
-    private static partial void ReadFailed(ILogger logger, string path, string error);
 
     [LoggerMessage(EventId = 1303, Level = LogLevel.Error, Message = "Applying the change of {Path} failed")]
     private static partial void SyncFailed(ILogger logger, string path, Exception error);

@@ -136,6 +136,24 @@ internal sealed partial class ScriptManager : IDisposable
         return null;
     }
 
+    /// <summary>
+    /// Records that the file of <paramref name="uri"/> could not be read as a script: logged, shown in
+    /// <see cref="Statuses"/> and raised as a failed change; the version that serves, if any, stays.
+    /// </summary>
+    public async Task ReportUnreadableAsync(string uri, string error)
+    {
+        var record = _records.GetOrAdd(uri, static u => new ScriptRecord(u));
+        await record.Gate.WaitAsync();
+        try
+        {
+            Fail(record, new ScriptFailedException(uri, error), keep: true);
+        }
+        finally
+        {
+            record.Gate.Release();
+        }
+    }
+
     /// <summary>Removes the script and all of its registrations. Returns whether it was known.</summary>
     public async Task<bool> UnloadAsync(string uri)
     {

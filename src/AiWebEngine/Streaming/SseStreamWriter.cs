@@ -11,11 +11,15 @@ namespace AiWebEngine.Streaming;
 /// </summary>
 /// <remarks>
 /// Frames that are already queued when the writer wakes are written together and flushed once,
-/// so a burst costs one write to the socket, not one per message.
+/// so a burst costs one write to the socket, not one per message. A batch stops at
+/// <see cref="MaxBytesPerFlush"/>: the frames are shared, but writing copies them into the
+/// connection's own buffers, so without a byte bound a burst of large messages would cost every
+/// connection up to 64 whole messages of memory (64 MiB at the 1 MiB message limit).
 /// </remarks>
 internal static class SseStreamWriter
 {
     private const int MaxFramesPerFlush = 64;
+    private const int MaxBytesPerFlush = 64 * 1024;
 
     /// <summary>Writes <paramref name="prelude"/>, then every frame the subscriber has queued.</summary>
     /// <returns>Whether the stream ended because the subscription ended (rather than the client leaving).</returns>
@@ -42,9 +46,12 @@ internal static class SseStreamWriter
         while (await items.WaitToReadAsync())
         {
             var written = 0;
-            for (; written < MaxFramesPerFlush && items.TryRead(out var item); written++)
+            long bytes = 0;
+            for (; written < MaxFramesPerFlush && bytes < MaxBytesPerFlush && items.TryRead(out var item); written++)
             {
-                output.Write(frameOf(item).Span);
+                var frame = frameOf(item);
+                output.Write(frame.Span);
+                bytes += frame.Length;
             }
 
             metrics?.FramesDelivered(written);

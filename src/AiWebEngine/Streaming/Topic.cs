@@ -7,18 +7,19 @@ namespace AiWebEngine.Streaming;
 /// <see cref="StreamOptions.ReplayDepth"/> messages.
 /// </summary>
 /// <remarks>
+/// Ids continue from <paramref name="idBase"/>: the first message gets <c>idBase + 1</c>.
 /// Publishing, subscribing (with replay) and unsubscribing take one lock, so a message is either
 /// replayed to a new subscriber or delivered to it live, never both and never neither, and every
 /// subscriber receives messages in id order.
 /// </remarks>
-internal sealed class Topic(string name, int replayDepth, int queueCapacity, EngineMetrics? metrics = null)
+internal sealed class Topic(string name, int replayDepth, int queueCapacity, EngineMetrics? metrics = null, long idBase = 0)
 {
     private readonly Lock _sync = new();
     private readonly HashSet<TopicSubscriber> _subscribers = [];
     private readonly BusMessage[] _ring = new BusMessage[replayDepth];
     private int _ringNext;
     private int _ringCount;
-    private long _lastId;
+    private long _lastId = idBase;
     private long _published;
     private long _disconnected;
     private bool _completed;

@@ -20,11 +20,13 @@ public sealed class EngineHost : IAsyncDisposable
 {
     private readonly WebApplicationFactory<Program> _factory;
     private readonly ConcurrentQueue<ScriptChange> _changes = new();
+    private readonly bool _ownsDirectory;
     private event Action<ScriptChange>? ChangeSeen;
 
-    private EngineHost(string scriptsDirectory, WebApplicationFactory<Program> factory, LogCapture logs)
+    private EngineHost(string scriptsDirectory, bool ownsDirectory, WebApplicationFactory<Program> factory, LogCapture logs)
     {
         ScriptsDirectory = scriptsDirectory;
+        _ownsDirectory = ownsDirectory;
         _factory = factory;
         Logs = logs;
     }
@@ -62,9 +64,12 @@ public sealed class EngineHost : IAsyncDisposable
         IReadOnlyDictionary<string, string?>? settings = null,
         bool kestrel = false,
         TimeProvider? time = null,
-        Action<IServiceCollection>? services = null)
+        Action<IServiceCollection>? services = null,
+        int port = 0,
+        string? scriptsDirectory = null)
     {
-        var directory = Directory.CreateTempSubdirectory("aiwebengine-test-").FullName;
+        // A given directory (a server restarted on the same scripts) belongs to the caller: it is kept on dispose.
+        var directory = scriptsDirectory ?? Directory.CreateTempSubdirectory("aiwebengine-test-").FullName;
         foreach (var (uri, source) in scripts ?? new Dictionary<string, string>())
         {
             var path = Path.Combine(directory, uri);
@@ -81,7 +86,7 @@ public sealed class EngineHost : IAsyncDisposable
         };
         if (kestrel)
         {
-            configuration["Urls"] = "http://127.0.0.1:0";
+            configuration["Urls"] = $"http://127.0.0.1:{port}";
         }
 
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
@@ -106,10 +111,10 @@ public sealed class EngineHost : IAsyncDisposable
         });
         if (kestrel)
         {
-            factory.UseKestrel(0);
+            factory.UseKestrel(port);
         }
 
-        var host = new EngineHost(directory, factory, logs);
+        var host = new EngineHost(directory, scriptsDirectory is null, factory, logs);
         host.Client = factory.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
         if (kestrel)
         {
@@ -173,6 +178,11 @@ public sealed class EngineHost : IAsyncDisposable
     {
         Client.Dispose();
         await _factory.DisposeAsync();
+        if (!_ownsDirectory)
+        {
+            return;
+        }
+
         try
         {
             Directory.Delete(ScriptsDirectory, recursive: true);

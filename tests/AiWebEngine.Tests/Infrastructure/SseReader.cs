@@ -33,6 +33,9 @@ public sealed class SseReader : IAsyncDisposable
     /// <summary>Whether the server ended the stream.</summary>
     public bool Ended { get; private set; }
 
+    /// <summary>Whether the stream ended with an error (a reset or an aborted response) rather than a clean end of the body.</summary>
+    public bool EndedWithError { get; private set; }
+
     public static async Task<SseReader> OpenAsync(HttpClient client, string path, string? lastEventId = null)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, path);
@@ -104,12 +107,12 @@ public sealed class SseReader : IAsyncDisposable
         }
         catch (IOException)
         {
-            Ended = true;
+            Ended = EndedWithError = true;
             return true;
         }
         catch (HttpRequestException)
         {
-            Ended = true;
+            Ended = EndedWithError = true;
             return true;
         }
     }

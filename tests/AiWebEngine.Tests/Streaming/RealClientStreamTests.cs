@@ -31,7 +31,8 @@ public sealed class RealClientStreamTests
 
         Assert.Equal(0, await client.WaitForExitAsync());
         var messages = client.Lines.Where(l => l.StartsWith('{')).Select(l => JsonDocument.Parse(l).RootElement).ToList();
-        Assert.Equal(["1", "2", "3"], messages.Select(m => m.GetProperty("id").GetString()));
+        var b = StreamEndpointTests.IdBase(host, "/events");
+        Assert.Equal([$"{b + 1}", $"{b + 2}", $"{b + 3}"], messages.Select(m => m.GetProperty("id").GetString()));
         Assert.Equal("{\"type\":\"event\",\"n\":2}", messages[1].GetProperty("data").GetString());
     }
 
@@ -62,7 +63,8 @@ public sealed class RealClientStreamTests
             frames = await reader.ReadMessagesAsync(i * 10, TimeSpan.FromSeconds(30));
         }
 
-        Assert.Equal(Enumerable.Range(1, 400).Select(i => i.ToString()), frames.Where(f => f.Data is not null).Select(f => f.Id));
+        var b = StreamEndpointTests.IdBase(host, "/events");
+        Assert.Equal(Enumerable.Range(1, 400).Select(i => (b + i).ToString()), frames.Where(f => f.Data is not null).Select(f => f.Id));
         await StreamEndpointTests.WaitForConnectionsAsync(host, 1);
         var stats = host.Services.GetRequiredService<ITopicBus>().GetStats(StreamRegistry.TopicOf("/events"))!;
         Assert.Equal(1, stats.Disconnected);

@@ -2,6 +2,7 @@ using System.IO.Pipelines;
 using System.Text;
 using AiWebEngine.Streaming;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 
 namespace AiWebEngine.Tests.Streaming;
 
@@ -28,7 +29,7 @@ public sealed class SseWireFormatTests
     [Fact]
     public async Task Writer_WritesThePreludeThenEveryQueuedFrame_AndEndsWhenTheSubscriptionEnds()
     {
-        var bus = new InMemoryTopicBus(Options.Create(new StreamOptions()));
+        var bus = new InMemoryTopicBus(Options.Create(new StreamOptions()), time: new FakeTimeProvider(DateTimeOffset.UnixEpoch));
         var subscriber = bus.Subscribe("t", new Dictionary<string, string>(), null);
         var pipe = new Pipe();
         bus.Publish("t", "first");
@@ -47,7 +48,7 @@ public sealed class SseWireFormatTests
     [Fact]
     public async Task Writer_WritesKeepAlivesAsComments()
     {
-        var bus = new InMemoryTopicBus(Options.Create(new StreamOptions()));
+        var bus = new InMemoryTopicBus(Options.Create(new StreamOptions()), time: new FakeTimeProvider(DateTimeOffset.UnixEpoch));
         var subscriber = bus.Subscribe("t", new Dictionary<string, string>(), null);
         var pipe = new Pipe();
         subscriber.EnqueueKeepAlive();
@@ -62,7 +63,7 @@ public sealed class SseWireFormatTests
     [Fact]
     public void SameMessage_SharesOneEncodedFrame()
     {
-        var bus = new InMemoryTopicBus(Options.Create(new StreamOptions()));
+        var bus = new InMemoryTopicBus(Options.Create(new StreamOptions()), time: new FakeTimeProvider(DateTimeOffset.UnixEpoch));
         var a = bus.Subscribe("t", new Dictionary<string, string>(), null);
         var b = bus.Subscribe("t", new Dictionary<string, string>(), null);
 

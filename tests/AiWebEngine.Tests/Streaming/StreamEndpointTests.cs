@@ -20,6 +20,16 @@ public sealed class StreamEndpointTests
     private static Dictionary<string, string> Scripts(params (string Uri, string Source)[] scripts) =>
         scripts.ToDictionary(s => s.Uri, s => s.Source);
 
+    /// <summary>
+    /// Where the ids of the stream at <paramref name="path"/> start: its first message has id
+    /// <c>base + 1</c> (the base comes from the clock, so that ids never repeat across restarts).
+    /// </summary>
+    public static long IdBase(EngineHost host, string path)
+    {
+        var stats = host.Services.GetRequiredService<ITopicBus>().GetStats(StreamRegistry.TopicOf(path))!;
+        return stats.LastId - stats.Published;
+    }
+
     [Fact]
     public async Task Stream_AnswersWithSseHeaders_Retry_AndIdsPerMessage()
     {
@@ -35,7 +45,8 @@ public sealed class StreamEndpointTests
         Assert.Equal("text/event-stream; charset=utf-8", client.Response.Content.Headers.ContentType!.ToString());
         Assert.Equal("no-cache", client.Response.Headers.CacheControl!.ToString());
         Assert.Equal("no", client.Response.Headers.GetValues("X-Accel-Buffering").Single());
-        Assert.Equal("retry: 3000\n\nid: 1\ndata: {\"text\":\"hi\"}\n\nid: 2\ndata: line one\ndata: line two\n\n", client.Raw);
+        var b = IdBase(host, "/chat");
+        Assert.Equal($"retry: 3000\n\nid: {b + 1}\ndata: {{\"text\":\"hi\"}}\n\nid: {b + 2}\ndata: line one\ndata: line two\n\n", client.Raw);
     }
 
     [Fact]
@@ -54,8 +65,9 @@ public sealed class StreamEndpointTests
         Assert.True(await items.MoveNextAsync());
         var second = items.Current;
 
-        Assert.Equal(("1", "a\nb", "message"), (first.EventId, first.Data, first.EventType));
-        Assert.Equal(("2", "{\"k\":1}"), (second.EventId, second.Data));
+        var b = IdBase(host, "/chat");
+        Assert.Equal(($"{b + 1}", "a\nb", "message"), (first.EventId, first.Data, first.EventType));
+        Assert.Equal(($"{b + 2}", "{\"k\":1}"), (second.EventId, second.Data));
         Assert.Equal(TimeSpan.FromMilliseconds(3000), parser.ReconnectionInterval);
         await items.DisposeAsync();
     }
@@ -127,12 +139,13 @@ public sealed class StreamEndpointTests
             await host.Client.PostAsync("/send-text", new StringContent($"m{i}"));
         }
 
-        await using var resumed = await SseReader.OpenAsync(host.Client, "/chat", lastEventId: "2");
+        var b = IdBase(host, "/chat");
+        await using var resumed = await SseReader.OpenAsync(host.Client, "/chat", lastEventId: $"{b + 2}");
         await resumed.ReadMessagesAsync(3);
         await host.Client.PostAsync("/send-text", new StringContent("m6"));
         var frames = await resumed.ReadMessagesAsync(4);
 
-        Assert.Equal(["3", "4", "5", "6"], frames.Where(f => f.Data is not null).Select(f => f.Id));
+        Assert.Equal([$"{b + 3}", $"{b + 4}", $"{b + 5}", $"{b + 6}"], frames.Where(f => f.Data is not null).Select(f => f.Id));
         Assert.Equal(["m3", "m4", "m5", "m6"], frames.Where(f => f.Data is not null).Select(f => f.Data));
     }
 
@@ -161,7 +174,7 @@ public sealed class StreamEndpointTests
         await using var client = await SseReader.OpenAsync(host.Client, "/burst", lastEventId: "0");
         var ids = (await client.ReadMessagesAsync(256)).Where(f => f.Data is not null).Select(f => long.Parse(f.Id!)).ToList();
 
-        Assert.Equal(Enumerable.Range(45, 256).Select(i => (long)i), ids);
+        Assert.Equal(Enumerable.Range(45, 256).Select(i => IdBase(host, "/burst") + i), ids);
     }
 
     [Fact]
@@ -277,7 +290,8 @@ public sealed class StreamEndpointTests
         Assert.True(await goes.WaitForEndAsync());
         var messages = (await stays.ReadMessagesAsync(2)).Where(f => f.Data is not null).ToList();
         Assert.Equal(["v1", "v2"], messages.Select(f => f.Data));
-        Assert.Equal(["1", "2"], messages.Select(f => f.Id));
+        var b = IdBase(host, "/stays");
+        Assert.Equal([$"{b + 1}", $"{b + 2}"], messages.Select(f => f.Id));
         await HttpAssert.ErrorAsync(await host.Client.GetAsync("/goes"), HttpStatusCode.NotFound, "NOT_FOUND");
     }
 

@@ -1,5 +1,6 @@
 using AiWebEngine.Streaming;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 
 namespace AiWebEngine.Tests.Streaming;
 
@@ -8,8 +9,9 @@ public sealed class TopicBusTests
 {
     private static readonly Dictionary<string, string> NoMetadata = new();
 
-    private static InMemoryTopicBus Bus(int queue = 1024, int replay = 256) =>
-        new(Options.Create(new StreamOptions { QueueCapacity = queue, ReplayDepth = replay }));
+    // With the clock at 1970, ids start at 1 (a topic's ids start above the microseconds since 1970).
+    private static InMemoryTopicBus Bus(int queue = 1024, int replay = 256, TimeProvider? time = null) =>
+        new(Options.Create(new StreamOptions { QueueCapacity = queue, ReplayDepth = replay }), time: time ?? new FakeTimeProvider(DateTimeOffset.UnixEpoch));
 
     private static List<long> Drain(TopicSubscriber subscriber)
     {
@@ -37,6 +39,38 @@ public sealed class TopicBusTests
 
         Assert.Equal([6, 7, 8, 9], Drain(resumed));
         Assert.Equal([4, 5, 6, 7, 8, 9], Drain(tooOld));
+    }
+
+    [Fact]
+    public void Ids_StartAboveTheClockInMicroseconds_SoARestartedServerNeverReusesThem()
+    {
+        var now = new DateTimeOffset(2026, 11, 24, 12, 0, 0, TimeSpan.Zero);
+        var bus = Bus(time: new FakeTimeProvider(now));
+
+        bus.Publish("t", "a");
+        var subscriber = bus.Subscribe("t", NoMetadata, lastEventId: 0);
+        bus.Publish("t", "b");
+
+        var microseconds = (now - DateTimeOffset.UnixEpoch).Ticks / TimeSpan.TicksPerMicrosecond;
+        Assert.Equal([microseconds + 1, microseconds + 2], Drain(subscriber));
+    }
+
+    [Fact]
+    public void Ids_OfATopicCompletedAndCreatedAgain_ContinueAboveTheOldOnes_EvenAtTheSameInstant()
+    {
+        var bus = Bus(time: new FakeTimeProvider(new DateTimeOffset(2026, 11, 24, 12, 0, 0, TimeSpan.Zero)));
+        for (var i = 0; i < 10; i++)
+        {
+            bus.Publish("t", "old");
+        }
+
+        var oldLast = bus.GetStats("t")!.LastId;
+        bus.Complete("t");
+        var resumed = bus.Subscribe("t", NoMetadata, lastEventId: oldLast);
+        bus.Publish("t", "new");
+
+        Assert.True(resumed.Messages.TryRead(out var message));
+        Assert.Equal(("new", oldLast + 1), (message.Data, message.Id));
     }
 
     [Fact]

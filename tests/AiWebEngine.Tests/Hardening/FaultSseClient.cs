@@ -1,0 +1,191 @@
+using System.Globalization;
+using System.Net.Sockets;
+using System.Text;
+
+namespace AiWebEngine.Tests.Hardening;
+
+/// <summary>
+/// A light SSE client for the fault tests: one raw loopback socket (HTTP/1.0, so the body is the
+/// bare event stream), that keeps only what a check needs: each message's id and the sequence
+/// number at the start of its data (<c>"&lt;seq&gt;"</c> or <c>"&lt;seq&gt;:padding"</c>), so a
+/// thousand of them can take thousands of messages without holding the payloads.
+/// </summary>
+internal sealed class FaultSseClient : IAsyncDisposable
+{
+    private readonly TcpClient _socket;
+    private readonly Task _reading;
+    private readonly Lock _sync = new();
+    private readonly List<(long Id, long Seq)> _messages = [];
+    private readonly TaskCompletionSource _opened = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private FaultSseClient(TcpClient socket, Stream stream)
+    {
+        _socket = socket;
+        _reading = ReadAsync(stream);
+    }
+
+    /// <summary>Whether the server ended the stream cleanly (end of the body).</summary>
+    public bool Ended { get; private set; }
+
+    /// <summary>The status line of the response (<c>HTTP/1.1 200 OK</c>).</summary>
+    public string StatusLine { get; private set; } = "";
+
+    /// <summary>The first error, if the stream broke instead of ending.</summary>
+    public Exception? Error { get; private set; }
+
+    public int Count
+    {
+        get
+        {
+            lock (_sync)
+            {
+                return _messages.Count;
+            }
+        }
+    }
+
+    public IReadOnlyList<(long Id, long Seq)> Messages
+    {
+        get
+        {
+            lock (_sync)
+            {
+                return [.. _messages];
+            }
+        }
+    }
+
+    /// <summary>Connects, sends the request and waits for the response head and the <c>retry:</c> line.</summary>
+    public static async Task<FaultSseClient> OpenAsync(Uri server, string path, string? lastEventId = null, int? receiveBuffer = null)
+    {
+        var socket = new TcpClient();
+        if (receiveBuffer is { } size)
+        {
+            socket.ReceiveBufferSize = size;
+        }
+
+        await socket.ConnectAsync(server.Host, server.Port);
+        var stream = socket.GetStream();
+        var request = $"GET {path} HTTP/1.0\r\nHost: {server.Authority}\r\nAccept: text/event-stream\r\n"
+            + (lastEventId is null ? "" : $"Last-Event-ID: {lastEventId}\r\n") + "\r\n";
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(request));
+        var client = new FaultSseClient(socket, stream);
+        await client._opened.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        return client;
+    }
+
+    /// <summary>Waits until <paramref name="count"/> messages have arrived.</summary>
+    public async Task WaitForCountAsync(int count, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (Count < count)
+        {
+            if (DateTime.UtcNow > deadline || (_reading.IsCompleted && Count < count))
+            {
+                throw new TimeoutException($"{Count} of {count} messages arrived (ended: {Ended}, error: {Error?.Message}).");
+            }
+
+            await Task.Delay(20);
+        }
+    }
+
+    /// <summary>Waits until the stream ends (cleanly or not).</summary>
+    public Task<bool> WaitForEndAsync(TimeSpan timeout) =>
+        _reading.WaitAsync(timeout).ContinueWith(t => t.IsCompletedSuccessfully, TaskScheduler.Default);
+
+    private async Task ReadAsync(Stream stream)
+    {
+        try
+        {
+            using var reader = new StreamReader(stream, Encoding.UTF8);
+            StatusLine = await reader.ReadLineAsync() ?? "";
+            // The head ends with an empty line; the body starts with "retry: n" and an empty line.
+            while (!string.IsNullOrEmpty(await reader.ReadLineAsync()))
+            {
+            }
+
+            if (!StatusLine.Contains(" 200 ", StringComparison.Ordinal))
+            {
+                _opened.TrySetResult();
+                return;
+            }
+
+            await reader.ReadLineAsync();
+            _opened.TrySetResult();
+
+            long? id = null;
+            long? seq = null;
+            while (await reader.ReadLineAsync() is { } line)
+            {
+                if (line.Length == 0)
+                {
+                    if (seq is { } s)
+                    {
+                        lock (_sync)
+                        {
+                            _messages.Add((id ?? -1, s));
+                        }
+                    }
+
+                    id = seq = null;
+                }
+                else if (line.StartsWith("id: ", StringComparison.Ordinal))
+                {
+                    id = long.Parse(line.AsSpan(4), CultureInfo.InvariantCulture);
+                }
+                else if (line.StartsWith("data: ", StringComparison.Ordinal))
+                {
+                    var data = line.AsSpan(6);
+                    var colon = data.IndexOf(':');
+                    // Data that is not a sequence number (a probe of the health check) counts as -1.
+                    seq = long.TryParse(colon < 0 ? data : data[..colon], CultureInfo.InvariantCulture, out var n) ? n : -1;
+                }
+            }
+
+            Ended = true;
+        }
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
+        {
+            Error = e;
+        }
+        finally
+        {
+            _opened.TrySetResult();
+        }
+    }
+
+    /// <summary>Asserts that the messages are exactly sequence numbers <paramref name="from"/>..<paramref name="to"/> with consecutive ids.</summary>
+    public void AssertReceivedInOrder(long from, long to)
+    {
+        var messages = Messages;
+        Assert.True(messages.Count == to - from + 1, $"expected {to - from + 1} messages, got {messages.Count}");
+        for (var i = 0; i < messages.Count; i++)
+        {
+            Assert.Equal(from + i, messages[i].Seq);
+            if (i > 0)
+            {
+                Assert.Equal(messages[i - 1].Id + 1, messages[i].Id);
+            }
+        }
+    }
+
+    /// <summary>Closes the connection with a reset (RST) instead of a clean close, as a crashed client would.</summary>
+    public ValueTask ResetAsync()
+    {
+        _socket.Client.LingerState = new LingerOption(true, 0);
+        return DisposeAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _socket.Dispose();
+        try
+        {
+            await _reading.WaitAsync(TimeSpan.FromSeconds(10));
+        }
+        catch (TimeoutException)
+        {
+            // Disposing the socket ends the read; nothing more to wait for.
+        }
+    }
+}
