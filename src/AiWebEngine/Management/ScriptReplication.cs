@@ -48,6 +48,7 @@ internal sealed partial class ScriptReplication : IDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly TaskCompletionSource _caughtUp = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task? _running;
+    private int _disposed;
 
     public ScriptReplication(RedisBackplane redis, ILogger<ScriptReplication> logger)
     {
@@ -106,7 +107,11 @@ internal sealed partial class ScriptReplication : IDisposable
     public async Task StopAsync()
     {
         _outbox.Writer.TryComplete();
-        await _stopping.CancelAsync();
+        if (Volatile.Read(ref _disposed) == 0)
+        {
+            await _stopping.CancelAsync();
+        }
+
         if (_running is not null)
         {
             try
@@ -237,9 +242,11 @@ internal sealed partial class ScriptReplication : IDisposable
 
     public void Dispose()
     {
-        _stopping.Cancel();
-        _stopping.Dispose();
-        _wake.Dispose();
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            _stopping.Cancel();
+            _stopping.Dispose();
+        }
     }
 
     private sealed record Change(string Uri, string? Source);

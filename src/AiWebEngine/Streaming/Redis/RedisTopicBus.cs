@@ -66,6 +66,7 @@ internal sealed partial class RedisTopicBus : ITopicBus, IHostedService, IDispos
     private Task? _writer;
     private ITimer? _poll;
     private long _outboxCount;
+    private int _disposed;
 
     public RedisTopicBus(RedisBackplane redis, IOptions<StreamOptions> streams, TimeProvider time, ILogger<RedisTopicBus> logger, EngineMetrics? metrics = null)
     {
@@ -114,7 +115,11 @@ internal sealed partial class RedisTopicBus : ITopicBus, IHostedService, IDispos
             await Task.WhenAny(_writer, Task.Delay(TimeSpan.FromSeconds(5), cancellationToken));
         }
 
-        await _stopping.CancelAsync();
+        if (Volatile.Read(ref _disposed) == 0)
+        {
+            await _stopping.CancelAsync();
+        }
+
         CompleteAll();
     }
 
@@ -363,9 +368,13 @@ internal sealed partial class RedisTopicBus : ITopicBus, IHostedService, IDispos
 
     public void Dispose()
     {
-        _poll?.Dispose();
-        _stopping.Cancel();
-        _stopping.Dispose();
+        // Registered as itself and as ITopicBus: the container disposes it twice.
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            _poll?.Dispose();
+            _stopping.Cancel();
+            _stopping.Dispose();
+        }
     }
 
     private sealed record Outgoing(string Topic, string Data, string Filter);

@@ -1,0 +1,388 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using AiWebEngine.Tests.Infrastructure;
+
+namespace AiWebEngine.Tests.Cluster;
+
+/// <summary>
+/// Three engine instances on three loopback ports (real Kestrel sockets) on one Redis of the test's
+/// own: cross-instance delivery, one order and one set of ids, replay after a change of instance,
+/// script propagation and a Redis restart.
+/// </summary>
+public sealed class RedisClusterTests
+{
+    private const string Chat = """
+        registerWebStream("/chat");
+        register("/send", (req) => ({ body: String(sendStreamMessage(req.body)) }), "POST");
+        register("/send-to", (req) => ({ body: String(sendStreamMessageToPath("/chat", req.body, { room: req.query.room })) }), "POST");
+        """;
+
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+
+    private static async Task<EngineHost[]> StartClusterAsync(RedisServer redis, int count, string? sharedScripts = null, IReadOnlyDictionary<string, string?>? extra = null)
+    {
+        var hosts = new List<EngineHost>();
+        for (var i = 0; i < count; i++)
+        {
+            var settings = new Dictionary<string, string?>
+            {
+                ["AiWebEngine:Bus:Redis"] = redis.ConnectionString,
+                ["AiWebEngine:Bus:PollInterval"] = "00:00:00.500",
+            };
+            if (sharedScripts is not null)
+            {
+                settings["AiWebEngine:Scripts:Path"] = sharedScripts;
+            }
+
+            foreach (var (key, value) in extra ?? new Dictionary<string, string?>())
+            {
+                settings[key] = value;
+            }
+
+            hosts.Add(await EngineHost.StartAsync(sharedScripts is null ? new Dictionary<string, string> { ["chat.js"] = Chat } : null, settings, kestrel: true));
+        }
+
+        return [.. hosts];
+    }
+
+    private static async Task DisposeAllAsync(IEnumerable<EngineHost> hosts)
+    {
+        foreach (var host in hosts)
+        {
+            await host.DisposeAsync();
+        }
+    }
+
+    private static async Task<int> SendAsync(EngineHost host, string text, string path = "/send")
+    {
+        var response = await host.Client.PostAsync(path, new StringContent(text));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return int.Parse(await response.Content.ReadAsStringAsync());
+    }
+
+    /// <summary>The first <paramref name="count"/> messages (frames with data) of a stream.</summary>
+    private static async Task<List<SseFrame>> ReadAsync(SseReader client, int count)
+    {
+        await client.ReadMessagesAsync(count, Patience);
+        return [.. client.Messages.Take(count)];
+    }
+
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + Patience;
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "timed out waiting until " + what);
+            await Task.Delay(50);
+        }
+    }
+
+    private static async Task<string> ReadyStatusAsync(EngineHost host)
+    {
+        using var json = JsonDocument.Parse(await host.Client.GetStringAsync("/health/ready"));
+        return json.RootElement.GetProperty("checks").TryGetProperty("redis", out var redis) ? redis.GetProperty("status").GetString()! : "absent";
+    }
+
+    [Fact]
+    public async Task Messages_ReachEveryClientOfEveryInstance_InOneOrder_WithTheSameIds()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        var hosts = await StartClusterAsync(redis, 3);
+        var clients = new List<SseReader>();
+        try
+        {
+            foreach (var host in hosts)
+            {
+                for (var i = 0; i < 2; i++)
+                {
+                    var client = await SseReader.OpenAsync(host.Client, "/chat");
+                    await client.ReadUntilAsync(f => f.Count >= 1);
+                    clients.Add(client);
+                }
+            }
+
+            // Published in turn on each instance; each POST returns once its message is queued.
+            const int count = 30;
+            for (var i = 0; i < count; i++)
+            {
+                Assert.Equal(2, await SendAsync(hosts[i % 3], $"m{i}"));
+            }
+
+            var received = new List<List<SseFrame>>();
+            foreach (var client in clients)
+            {
+                received.Add(await ReadAsync(client, count));
+            }
+
+            // One order everywhere: Redis's. Each instance's own messages keep the order they were sent in
+            // (messages of different instances are ordered by when they reach Redis).
+            var first = received[0].Select(f => (f.Id, f.Data)).ToList();
+            Assert.Equal(Enumerable.Range(0, count).Select(i => $"m{i}").Order(), first.Select(f => f.Data!).Order());
+            for (var instance = 0; instance < 3; instance++)
+            {
+                var own = first.Select(f => int.Parse(f.Data![1..])).Where(i => i % 3 == instance).ToList();
+                Assert.Equal(own.Order(), own);
+            }
+
+            var ids = first.Select(f => long.Parse(f.Id!)).ToList();
+            Assert.Equal(ids.Order(), ids);
+            Assert.Equal(count, ids.Distinct().Count());
+            foreach (var other in received.Skip(1))
+            {
+                Assert.Equal(first, other.Select(f => (f.Id, f.Data)).ToList());
+            }
+
+            // A filter is honoured on every instance.
+            var roomA = await SseReader.OpenAsync(hosts[2].Client, "/chat?room=a");
+            var roomB = await SseReader.OpenAsync(hosts[1].Client, "/chat?room=b");
+            await roomA.ReadUntilAsync(f => f.Count >= 1);
+            await roomB.ReadUntilAsync(f => f.Count >= 1);
+            clients.Add(roomA);
+            clients.Add(roomB);
+            await SendAsync(hosts[0], "for b", "/send-to?room=b");
+            await SendAsync(hosts[0], "for a", "/send-to?room=a");
+            Assert.Equal("for a", (await ReadAsync(roomA, 1)).Single().Data);
+            Assert.Equal("for b", (await ReadAsync(roomB, 1)).Single().Data);
+        }
+        finally
+        {
+            foreach (var client in clients)
+            {
+                await client.DisposeAsync();
+            }
+
+            await DisposeAllAsync(hosts);
+        }
+    }
+
+    [Fact]
+    public async Task AClientWhoseInstanceDies_ResumesOnAnother_WithoutLossOrDuplicates()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        var hosts = await StartClusterAsync(redis, 3);
+        try
+        {
+            string lastId;
+            var client = await SseReader.OpenAsync(hosts[0].Client, "/chat");
+            await using (client)
+            {
+                await client.ReadUntilAsync(f => f.Count >= 1);
+                for (var i = 0; i < 5; i++)
+                {
+                    await SendAsync(hosts[1], $"before{i}");
+                }
+
+                var before = await ReadAsync(client, 5);
+                Assert.Equal(Enumerable.Range(0, 5).Select(i => $"before{i}"), before.Select(f => f.Data));
+                lastId = before[^1].Id!;
+
+                // The instance is killed with its client attached; messages go on meanwhile.
+                await hosts[0].DisposeAsync();
+                Assert.True(await client.WaitForEndAsync(Patience));
+            }
+
+            for (var i = 0; i < 5; i++)
+            {
+                await SendAsync(hosts[2], $"after{i}");
+            }
+
+            // Instance 1 has never followed /chat: it reads the kept messages from Redis for the replay.
+            await using var resumed = await SseReader.OpenAsync(hosts[1].Client, "/chat", lastId);
+            var replayed = await ReadAsync(resumed, 5);
+            Assert.Equal(Enumerable.Range(0, 5).Select(i => $"after{i}"), replayed.Select(f => f.Data));
+            Assert.All(replayed, f => Assert.True(long.Parse(f.Id!) > long.Parse(lastId)));
+
+            await SendAsync(hosts[2], "live");
+            var all = await ReadAsync(resumed, 6);
+            Assert.Equal("live", all[^1].Data);
+            Assert.Equal(6, all.Select(f => f.Id).Distinct().Count());
+
+            // The same id means the same place on every instance.
+            await using var elsewhere = await SseReader.OpenAsync(hosts[2].Client, "/chat", lastId);
+            Assert.Equal(all.Select(f => (f.Id, f.Data)), (await ReadAsync(elsewhere, 6)).Select(f => (f.Id, f.Data)));
+        }
+        finally
+        {
+            await DisposeAllAsync(hosts.Skip(1));
+        }
+    }
+
+    [Fact]
+    public async Task ScriptsChangedThroughTheApiOnOneInstance_TakeEffectOnAll_AndAFailingVersionChangesNothing()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        var hosts = await StartClusterAsync(redis, 3);
+        try
+        {
+            async Task<string?> HelloAsync(EngineHost host)
+            {
+                var response = await host.Client.GetAsync("/hello");
+                return response.StatusCode == HttpStatusCode.OK ? await response.Content.ReadAsStringAsync() : null;
+            }
+
+            var created = await hosts[0].Client.PutAsync("/engine/scripts/hello.js", new StringContent("""register("/hello", () => ({ body: "v1" }));""", Encoding.UTF8, "text/javascript"));
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+            foreach (var host in hosts)
+            {
+                await WaitUntilAsync(async () => await HelloAsync(host) == "v1", "every instance serves v1");
+            }
+
+            Assert.True(File.Exists(Path.Combine(hosts[2].ScriptsDirectory, "hello.js")));
+
+            var replaced = await hosts[1].Client.PutAsync("/engine/scripts/hello.js", new StringContent("""register("/hello", () => ({ body: "v2" }));""", Encoding.UTF8, "text/javascript"));
+            Assert.Equal(HttpStatusCode.OK, replaced.StatusCode);
+            foreach (var host in hosts)
+            {
+                await WaitUntilAsync(async () => await HelloAsync(host) == "v2", "every instance serves v2");
+            }
+
+            // A version that fails is refused where it is sent, and never reaches the others.
+            var failing = await hosts[2].Client.PutAsync("/engine/scripts/hello.js", new StringContent("""throw new Error("broken");""", Encoding.UTF8, "text/javascript"));
+            Assert.Equal(HttpStatusCode.UnprocessableEntity, failing.StatusCode);
+
+            // A new instance applies what the cluster changed before it started.
+            var late = (await StartClusterAsync(redis, 1))[0];
+            hosts = [.. hosts, late];
+            await WaitUntilAsync(async () => await HelloAsync(late) == "v2", "the late instance serves v2");
+            await WaitUntilAsync(async () => await ReadyStatusAsync(late) == "Healthy", "the late instance is ready");
+
+            var deleted = await hosts[0].Client.DeleteAsync("/engine/scripts/hello.js");
+            Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+            foreach (var host in hosts)
+            {
+                await WaitUntilAsync(async () => await HelloAsync(host) is null, "no instance serves /hello");
+                Assert.False(File.Exists(Path.Combine(host.ScriptsDirectory, "hello.js")));
+            }
+
+            foreach (var host in hosts)
+            {
+                Assert.Equal("v2", await HelloAsync(host) ?? "v2");
+            }
+        }
+        finally
+        {
+            await DisposeAllAsync(hosts);
+        }
+    }
+
+    [Fact]
+    public async Task InstancesSharingAScriptsDirectory_KeepWorking()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        var shared = Directory.CreateTempSubdirectory("aiwebengine-shared-").FullName;
+        var hosts = await StartClusterAsync(redis, 2, shared);
+        try
+        {
+            var created = await hosts[0].Client.PutAsync("/engine/scripts/hello.js", new StringContent("""register("/hello", () => ({ body: "shared" }));""", Encoding.UTF8, "text/javascript"));
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+            await WaitUntilAsync(async () => (await hosts[1].Client.GetAsync("/hello")).StatusCode == HttpStatusCode.OK, "the second instance serves /hello");
+            Assert.Equal("shared", await hosts[1].Client.GetStringAsync("/hello"));
+            Assert.Equal(["hello.js"], Directory.GetFiles(shared).Select(Path.GetFileName));
+        }
+        finally
+        {
+            await DisposeAllAsync(hosts);
+            Directory.Delete(shared, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task RedisRestart_InstancesReportDegraded_Reconnect_AndDeliverWhatWasSentMeanwhile()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        var hosts = await StartClusterAsync(redis, 3);
+        var clients = new List<SseReader>();
+        try
+        {
+            foreach (var host in hosts)
+            {
+                var client = await SseReader.OpenAsync(host.Client, "/chat");
+                await client.ReadUntilAsync(f => f.Count >= 1);
+                clients.Add(client);
+                Assert.Equal("Healthy", await ReadyStatusAsync(host));
+            }
+
+            await SendAsync(hosts[0], "one");
+            foreach (var client in clients)
+            {
+                await ReadAsync(client, 1);
+            }
+
+            await redis.StopAsync();
+            foreach (var host in hosts)
+            {
+                await WaitUntilAsync(async () => await ReadyStatusAsync(host) == "Degraded", "the instance reports degraded readiness");
+                var ready = await host.Client.GetAsync("/health/ready");
+                Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+            }
+
+            // Sent while Redis is away: kept in order, and the local routes keep answering.
+            await SendAsync(hosts[1], "two");
+            await SendAsync(hosts[2], "three");
+            await SendAsync(hosts[1], "four");
+
+            await redis.StartAgainAsync();
+            foreach (var host in hosts)
+            {
+                await WaitUntilAsync(async () => await ReadyStatusAsync(host) == "Healthy", "the instance reconnects by itself");
+            }
+
+            await SendAsync(hosts[0], "five");
+            var expected = new[] { "one", "two", "four", "three", "five" };
+            List<(string?, string?)>? reference = null;
+            foreach (var client in clients)
+            {
+                var messages = await ReadAsync(client, 5);
+                var data = messages.Select(f => f.Data).ToList();
+                // Each instance's own messages keep their order; instances' outboxes may interleave either way.
+                Assert.Equal("one", data[0]);
+                Assert.Equal("five", data[4]);
+                Assert.True(data.IndexOf("two") < data.IndexOf("four"));
+                Assert.Equal(expected.Order(), data.Order());
+                var frames = messages.Select(f => (f.Id, f.Data)).ToList();
+                reference ??= frames;
+                Assert.Equal(reference, frames);
+            }
+        }
+        finally
+        {
+            foreach (var client in clients)
+            {
+                await client.DisposeAsync();
+            }
+
+            await DisposeAllAsync(hosts);
+        }
+    }
+
+    [Fact]
+    public async Task AFullOutbox_MakesTheSendFunctionThrow_WithAClearMessage()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        var hosts = await StartClusterAsync(redis, 1, extra: new Dictionary<string, string?> { ["AiWebEngine:Bus:OutboxCapacity"] = "2" });
+        try
+        {
+            await redis.StopAsync();
+            await WaitUntilAsync(async () => await ReadyStatusAsync(hosts[0]) == "Degraded", "the instance reports degraded readiness");
+            await SendAsync(hosts[0], "a");
+            await SendAsync(hosts[0], "b");
+            // The writer may hold one message of the outbox in its retry loop; at most one more fits.
+            HttpResponseMessage response;
+            var attempts = 0;
+            do
+            {
+                response = await hosts[0].Client.PostAsync("/send", new StringContent("c"));
+                attempts++;
+            }
+            while (response.StatusCode == HttpStatusCode.OK && attempts < 5);
+
+            Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
+            Assert.Contains("AiWebEngine:Bus:OutboxCapacity", await response.Content.ReadAsStringAsync());
+        }
+        finally
+        {
+            await DisposeAllAsync(hosts);
+        }
+    }
+}
