@@ -16,6 +16,8 @@ public sealed class RedisClusterTests
         registerWebStream("/chat");
         register("/send", (req) => ({ body: String(sendStreamMessage(req.body)) }), "POST");
         register("/send-to", (req) => ({ body: String(sendStreamMessageToPath("/chat", req.body, { room: req.query.room })) }), "POST");
+        registerGraphQLSubscription("ticks", "type Subscription { ticks: String }", null);
+        register("/tick", (req) => ({ body: String(sendSubscriptionMessage("ticks", req.body)) }), "POST");
         """;
 
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
@@ -354,6 +356,61 @@ public sealed class RedisClusterTests
 
             await DisposeAllAsync(hosts);
         }
+    }
+
+    [Fact]
+    public async Task GraphQLSubscriptionMessages_CrossInstances_OverGraphQLSseAndThePlainStream()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        var hosts = await StartClusterAsync(redis, 3);
+        try
+        {
+            await using var plain = await SseReader.OpenAsync(hosts[1].Client, "/graphql/subscription/ticks");
+            await plain.ReadUntilAsync(f => f.Count >= 1);
+            var request = new HttpRequestMessage(HttpMethod.Post, "/graphql/sse")
+            {
+                Content = new StringContent("""{"query":"subscription { ticks }"}""", Encoding.UTF8, "application/json"),
+            };
+            request.Headers.Accept.ParseAdd("text/event-stream");
+            await using var graphqlSse = await SseReader.OpenAsync(hosts[2].Client, request);
+
+            // The graphql-sse client subscribes when its operation starts: send until it has one.
+            var sent = 0;
+            var deadline = DateTime.UtcNow + Patience;
+            while (true)
+            {
+                await SendAsync(hosts[0], $"t{sent++}", "/tick");
+                try
+                {
+                    await graphqlSse.ReadUntilAsync(f => f.Any(x => x.Data?.Contains("\"ticks\":\"t", StringComparison.Ordinal) == true), TimeSpan.FromSeconds(2));
+                    break;
+                }
+                catch (TimeoutException)
+                {
+                    Assert.True(DateTime.UtcNow < deadline, "the graphql-sse client never received a tick sent on another instance");
+                }
+            }
+
+            var ticks = await ReadAsync(plain, sent);
+            Assert.Equal(Enumerable.Range(0, sent).Select(i => $"t{i}"), ticks.Select(f => f.Data));
+        }
+        finally
+        {
+            await DisposeAllAsync(hosts);
+        }
+    }
+
+    [Fact]
+    public async Task WithoutRedis_NothingChanges_ReadinessHasNoRedisCheck_AndIdsCountFromOne()
+    {
+        await using var host = await EngineHost.StartAsync(new Dictionary<string, string> { ["chat.js"] = Chat }, kestrel: true);
+        Assert.Equal("absent", await ReadyStatusAsync(host));
+        Assert.IsNotType<AiWebEngine.Streaming.Redis.RedisTopicBus>(host.Services.GetService(typeof(AiWebEngine.Streaming.ITopicBus)));
+        await using var client = await SseReader.OpenAsync(host.Client, "/chat");
+        await client.ReadUntilAsync(f => f.Count >= 1);
+        Assert.Equal(1, await SendAsync(host, "a"));
+        Assert.Equal(1, await SendAsync(host, "b"));
+        Assert.Equal(["1", "2"], (await ReadAsync(client, 2)).Select(f => f.Id));
     }
 
     [Fact]

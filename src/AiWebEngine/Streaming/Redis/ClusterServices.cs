@@ -10,6 +10,9 @@ namespace AiWebEngine.Streaming.Redis;
 /// </summary>
 internal sealed class ClusterServices(IOptions<BusOptions> options, IServiceProvider services) : IHostedService
 {
+    private RedisTopicBus? _bus;
+    private ScriptReplication? _replication;
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         if (!options.Value.UsesRedis)
@@ -17,20 +20,23 @@ internal sealed class ClusterServices(IOptions<BusOptions> options, IServiceProv
             return;
         }
 
-        await services.GetRequiredService<RedisTopicBus>().StartAsync(cancellationToken);
-        services.GetRequiredService<ScriptReplication>().Start(
-            services.GetRequiredService<ScriptStore>(),
-            services.GetRequiredService<ScriptDirectory>().InitialLoad);
+        _bus = services.GetRequiredService<RedisTopicBus>();
+        _replication = services.GetRequiredService<ScriptReplication>();
+        await _bus.StartAsync(cancellationToken);
+        _replication.Start(services.GetRequiredService<ScriptStore>(), services.GetRequiredService<ScriptDirectory>().InitialLoad);
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        if (!options.Value.UsesRedis)
+        // Resolved at start: a host may be stopped after its container was disposed.
+        if (_replication is not null)
         {
-            return;
+            await _replication.StopAsync();
         }
 
-        await services.GetRequiredService<ScriptReplication>().StopAsync();
-        await services.GetRequiredService<RedisTopicBus>().StopAsync(cancellationToken);
+        if (_bus is not null)
+        {
+            await _bus.StopAsync(cancellationToken);
+        }
     }
 }
