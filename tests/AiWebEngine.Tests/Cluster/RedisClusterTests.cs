@@ -401,6 +401,41 @@ public sealed class RedisClusterTests
     }
 
     [Fact]
+    public async Task AMessageWhoseNotificationIsLost_IsStillDelivered_InOrder()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        var hosts = await StartClusterAsync(redis, 2);
+        try
+        {
+            await using var a = await SseReader.OpenAsync(hosts[0].Client, "/chat");
+            await using var b = await SseReader.OpenAsync(hosts[1].Client, "/chat");
+            await a.ReadUntilAsync(f => f.Count >= 1);
+            await b.ReadUntilAsync(f => f.Count >= 1);
+            await SendAsync(hosts[0], "notified");
+            await ReadAsync(a, 1);
+            await ReadAsync(b, 1);
+
+            // Appended behind the engine's back: no notification, as when one is lost while an
+            // instance is disconnected. The periodic read finds it.
+            Assert.StartsWith("$", await redis.CommandAsync("XADD aiwebengine:topic:stream:/chat * d silent f \"\""));
+            foreach (var client in new[] { a, b })
+            {
+                Assert.Equal(["notified", "silent"], (await ReadAsync(client, 2)).Select(f => f.Data));
+            }
+
+            await SendAsync(hosts[1], "after");
+            foreach (var client in new[] { a, b })
+            {
+                Assert.Equal(["notified", "silent", "after"], (await ReadAsync(client, 3)).Select(f => f.Data));
+            }
+        }
+        finally
+        {
+            await DisposeAllAsync(hosts);
+        }
+    }
+
+    [Fact]
     public async Task WithoutRedis_NothingChanges_ReadinessHasNoRedisCheck_AndIdsCountFromOne()
     {
         await using var host = await EngineHost.StartAsync(new Dictionary<string, string> { ["chat.js"] = Chat }, kestrel: true);
