@@ -436,6 +436,55 @@ public sealed class RedisClusterTests
     }
 
     [Fact]
+    public async Task AMessageCrossesRedisOncePerInstance_NotOncePerClient()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        var hosts = await StartClusterAsync(redis, 2);
+        var clients = new List<SseReader>();
+        try
+        {
+            foreach (var host in hosts)
+            {
+                for (var i = 0; i < 10; i++)
+                {
+                    var client = await SseReader.OpenAsync(host.Client, "/chat");
+                    await client.ReadUntilAsync(f => f.Count >= 1);
+                    clients.Add(client);
+                }
+            }
+
+            // The kept messages were read when the topic was first followed; from here on only new ones cross.
+            var before = await OutputBytesAsync(redis);
+            var big = new string('x', 200_000);
+            await SendAsync(hosts[0], big);
+            foreach (var client in clients)
+            {
+                Assert.Equal(big, (await ReadAsync(client, 1)).Single().Data);
+            }
+
+            var crossed = await OutputBytesAsync(redis) - before;
+            // Twice (two instances) plus notifications and periodic reads; once per client would be 20 times.
+            Assert.InRange(crossed, 2 * 200_000, 4 * 200_000);
+        }
+        finally
+        {
+            foreach (var client in clients)
+            {
+                await client.DisposeAsync();
+            }
+
+            await DisposeAllAsync(hosts);
+        }
+
+        static async Task<long> OutputBytesAsync(RedisServer redis)
+        {
+            var info = await redis.CommandAsync("INFO stats");
+            var line = info.Split("\r\n").Single(l => l.StartsWith("total_net_output_bytes:", StringComparison.Ordinal));
+            return long.Parse(line["total_net_output_bytes:".Length..]);
+        }
+    }
+
+    [Fact]
     public async Task WithoutRedis_NothingChanges_ReadinessHasNoRedisCheck_AndIdsCountFromOne()
     {
         await using var host = await EngineHost.StartAsync(new Dictionary<string, string> { ["chat.js"] = Chat }, kestrel: true);

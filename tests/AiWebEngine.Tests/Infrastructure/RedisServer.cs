@@ -93,9 +93,37 @@ public sealed class RedisServer : IAsyncDisposable
         await client.ConnectAsync(IPAddress.Loopback, Port);
         var stream = client.GetStream();
         await stream.WriteAsync(Encoding.UTF8.GetBytes(command + "\r\n"));
+        var reply = new MemoryStream();
         var buffer = new byte[64 * 1024];
-        var read = await stream.ReadAsync(buffer);
-        return Encoding.UTF8.GetString(buffer, 0, read);
+        while (!IsComplete(reply.GetBuffer().AsSpan(0, (int)reply.Length)))
+        {
+            var read = await stream.ReadAsync(buffer);
+            if (read == 0)
+            {
+                break;
+            }
+
+            reply.Write(buffer, 0, read);
+        }
+
+        return Encoding.UTF8.GetString(reply.GetBuffer(), 0, (int)reply.Length);
+    }
+
+    /// <summary>Whether a RESP reply is complete: one line, or for a bulk string (<c>$n</c>) its n bytes too.</summary>
+    private static bool IsComplete(ReadOnlySpan<byte> reply)
+    {
+        var end = reply.IndexOf("\r\n"u8);
+        if (end < 0)
+        {
+            return false;
+        }
+
+        if (reply[0] != (byte)'$' || !int.TryParse(reply[1..end], out var length) || length < 0)
+        {
+            return true;
+        }
+
+        return reply.Length >= end + 2 + length + 2;
     }
 
     private async Task<bool> PingAsync()
