@@ -91,7 +91,11 @@ internal sealed partial class ScriptStore(ScriptManager scripts, ScriptDirectory
 
             try
             {
-                await WriteAtomicallyAsync(path, source);
+                // A change from another instance of a shared directory is already there: not written again.
+                if (replicate || !await HasContentAsync(path, source))
+                {
+                    await WriteAtomicallyAsync(path, source);
+                }
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
@@ -150,6 +154,18 @@ internal sealed partial class ScriptStore(ScriptManager scripts, ScriptDirectory
         finally
         {
             _writes.Release();
+        }
+    }
+
+    private static async Task<bool> HasContentAsync(string path, string source)
+    {
+        try
+        {
+            return await File.ReadAllTextAsync(path) == source;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
         }
     }
 

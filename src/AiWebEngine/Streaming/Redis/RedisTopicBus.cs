@@ -67,6 +67,7 @@ internal sealed partial class RedisTopicBus : ITopicBus, IHostedService, IDispos
     private ITimer? _poll;
     private long _outboxCount;
     private int _disposed;
+    private bool _stopped;
 
     public RedisTopicBus(RedisBackplane redis, IOptions<StreamOptions> streams, TimeProvider time, ILogger<RedisTopicBus> logger, EngineMetrics? metrics = null)
     {
@@ -108,6 +109,7 @@ internal sealed partial class RedisTopicBus : ITopicBus, IHostedService, IDispos
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         _poll?.Dispose();
+        Volatile.Write(ref _stopped, true);
         _outbox.Writer.TryComplete();
         if (_writer is not null)
         {
@@ -126,13 +128,14 @@ internal sealed partial class RedisTopicBus : ITopicBus, IHostedService, IDispos
     public int Publish(string topic, string data, IReadOnlyDictionary<string, string>? filter = null)
     {
         var filterText = filter is null ? "" : JsonSerializer.Serialize(filter, BusJsonContext.Default.IReadOnlyDictionaryStringString);
+        Interlocked.Increment(ref _outboxCount);
         if (!_outbox.Writer.TryWrite(new Outgoing(topic, data, filterText)))
         {
-            throw new BusUnavailableException(
-                $"the Redis backplane has been unreachable for a while and {OutboxCount} messages are waiting (AiWebEngine:Bus:OutboxCapacity); this message was not sent");
+            var waiting = Interlocked.Decrement(ref _outboxCount);
+            throw new BusUnavailableException(_outbox.Reader.Completion.IsCompleted || Volatile.Read(ref _stopped)
+                ? "the instance is stopping; this message was not sent"
+                : $"the Redis backplane has been unreachable for a while and {waiting} messages are waiting (AiWebEngine:Bus:OutboxCapacity); this message was not sent");
         }
-
-        Interlocked.Increment(ref _outboxCount);
 
         // The clients of this instance it will reach; other instances' clients are not counted.
         return _topics.TryGetValue(topic, out var followed) && followed.IsValueCreated ? followed.Value.Topic.CountFor(filter) : 0;
@@ -162,7 +165,14 @@ internal sealed partial class RedisTopicBus : ITopicBus, IHostedService, IDispos
         }
 
         // Its messages are forgotten cluster-wide, as on one node.
-        _redis.Database.KeyDelete(KeyOf(topic), CommandFlags.FireAndForget);
+        try
+        {
+            _redis.Database.KeyDelete(KeyOf(topic), CommandFlags.FireAndForget);
+        }
+        catch (RedisException e)
+        {
+            DeleteFailed(_logger, topic, e.Message);
+        }
     }
 
     public TopicStats? GetStats(string topic) =>
@@ -398,6 +408,9 @@ internal sealed partial class RedisTopicBus : ITopicBus, IHostedService, IDispos
 
     [LoggerMessage(EventId = 1712, Level = LogLevel.Warning, Message = "Reading the kept messages of topic {Topic} from Redis failed ({Error}); following it from now on, with nothing to replay")]
     private static partial void SeedFailed(ILogger logger, string topic, string error);
+
+    [LoggerMessage(EventId = 1714, Level = LogLevel.Warning, Message = "Deleting the Redis stream of completed topic {Topic} failed: {Error}; its kept messages stay until trimmed")]
+    private static partial void DeleteFailed(ILogger logger, string topic, string error);
 
     [LoggerMessage(EventId = 1713, Level = LogLevel.Error, Message = "A Redis stream entry with id {Id} cannot be a bus message; skipped")]
     private static partial void BadEntry(ILogger logger, string id);
