@@ -32,7 +32,12 @@ internal static class Scenarios
         var config = Config(o, port, run, receiveBuffer: 16 * 1024);
 
         var self = Process.GetCurrentProcess();
-        var (clients, tasks, ready, connectSeconds) = ConnectAsync(count, config).GetAwaiter().GetResult();
+        // --client-ports P1,P2,…: clients spread round-robin over several servers (bench/cluster.sh); the
+        // publisher and the /health sampling stay on --port.
+        var clientPorts = o.String("client-ports", "") is { Length: > 0 } list
+            ? list.Split(',').Select(p => int.Parse(p, System.Globalization.CultureInfo.InvariantCulture)).ToArray()
+            : null;
+        var (clients, tasks, ready, connectSeconds) = ConnectAsync(count, config, clientPorts).GetAwaiter().GetResult();
         var health = HealthConnectionsAsync(port).GetAwaiter().GetResult();
         Log.Write($"{name}: {ready}/{count} clients connected in {connectSeconds:F1} s; /health connections = {health}"
             + (config.Protocol == "sse" ? "" : " (counts stream connections only)"));
@@ -464,7 +469,7 @@ internal static class Scenarios
     private static long CurrentRssKiB() => Proc.StatusKiB(Environment.ProcessId, "VmRSS");
 
     /// <summary>Opens <paramref name="count"/> clients, at most 200 connecting at a time, and waits (60 s at most) for their headers.</summary>
-    private static async Task<(SseClient[] Clients, Task[] Tasks, int Ready, double Seconds)> ConnectAsync(int count, ClientConfig config)
+    private static async Task<(SseClient[] Clients, Task[] Tasks, int Ready, double Seconds)> ConnectAsync(int count, ClientConfig config, int[]? ports = null)
     {
         var start = Stopwatch.GetTimestamp();
         var clients = new SseClient[count];
@@ -479,7 +484,7 @@ internal static class Scenarios
                 break;
             }
 
-            var client = clients[i] = new SseClient(i, config);
+            var client = clients[i] = new SseClient(i, ports is null ? config : config with { Port = ports[i % ports.Length] });
             tasks[i] = Task.Run(client.RunAsync);
             _ = client.Ready.ContinueWith(_ => gate.Release(), TaskScheduler.Default);
         }

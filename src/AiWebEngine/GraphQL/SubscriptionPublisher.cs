@@ -21,6 +21,13 @@ internal sealed class SubscriptionPublisher(ITopicBus bus, GraphQLRegistry regis
             return $"the message is {bytes} bytes; the limit is {_maxBytes} bytes (AiWebEngine:Streams:MaxMessageBytes)";
         }
 
-        return bus.Publish(GraphQLField.TopicOf(name), data, filter);
+        try
+        {
+            return bus.Publish(GraphQLField.TopicOf(name), data, filter);
+        }
+        catch (Streaming.Redis.BusUnavailableException e)
+        {
+            return e.Message;
+        }
     }
 }

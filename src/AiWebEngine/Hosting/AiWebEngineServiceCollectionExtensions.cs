@@ -7,6 +7,7 @@ using AiWebEngine.Management;
 using AiWebEngine.Routing;
 using AiWebEngine.Scripting;
 using AiWebEngine.Streaming;
+using AiWebEngine.Streaming.Redis;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -37,7 +38,16 @@ public static class AiWebEngineServiceCollectionExtensions
 
         services.AddOptions<StreamOptions>().BindConfiguration(StreamOptions.SectionName).ValidateOnStart();
         services.AddSingleton<IValidateOptions<StreamOptions>, StreamOptionsValidator>();
-        services.TryAddSingleton<ITopicBus, InMemoryTopicBus>();
+        services.AddOptions<BusOptions>().BindConfiguration(BusOptions.SectionName).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<BusOptions>, BusOptionsValidator>();
+        services.AddSingleton<InMemoryTopicBus>();
+        services.AddSingleton<RedisBackplane>();
+        services.AddSingleton<RedisTopicBus>();
+        // In memory unless AiWebEngine:Bus:Redis is set; then a cluster on Redis (streams and managed scripts).
+        services.TryAddSingleton<ITopicBus>(sp => sp.GetRequiredService<IOptions<BusOptions>>().Value.UsesRedis
+            ? sp.GetRequiredService<RedisTopicBus>()
+            : sp.GetRequiredService<InMemoryTopicBus>());
+        services.AddHostedService<ClusterServices>();
         services.AddSingleton<StreamRegistry>();
         services.AddSingleton<StreamPublisher>();
         services.AddSingleton<StreamConnectionLimiter>();
@@ -67,6 +77,18 @@ public static class AiWebEngineServiceCollectionExtensions
             sp => new ScriptsReadyHealthCheck(sp.GetRequiredService<ScriptDirectory>().InitialLoad),
             failureStatus: null,
             tags: [HealthEndpoints.ReadyTag]));
+        // Only a cluster instance has a Redis readiness check: single-node readiness is unchanged.
+        services.AddOptions<Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckServiceOptions>().Configure<IOptions<BusOptions>>((health, bus) =>
+        {
+            if (bus.Value.UsesRedis)
+            {
+                health.Registrations.Add(new Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckRegistration(
+                    RedisHealthCheck.Name,
+                    sp => ActivatorUtilities.CreateInstance<RedisHealthCheck>(sp),
+                    failureStatus: null,
+                    tags: [HealthEndpoints.ReadyTag]));
+            }
+        });
         MetricsEndpoint.AddServices(services);
         services.AddRouting();
 

@@ -23,6 +23,11 @@ internal sealed partial class StreamOptionsValidator : IValidateOptions<StreamOp
 }
 
 [OptionsValidator]
+internal sealed partial class BusOptionsValidator : IValidateOptions<AiWebEngine.Streaming.Redis.BusOptions>
+{
+}
+
+[OptionsValidator]
 internal sealed partial class GraphQLOptionsValidator : IValidateOptions<GraphQLOptions>
 {
 }

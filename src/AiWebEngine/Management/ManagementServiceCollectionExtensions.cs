@@ -14,6 +14,7 @@ internal static class ManagementServiceCollectionExtensions
         // A logger provider like any other, so it sees what the logging configuration lets through.
         services.AddSingleton<ILoggerProvider>(sp => sp.GetRequiredService<LogBuffer>());
         services.AddSingleton<ScriptUpdates>();
+        services.AddSingleton<ScriptReplication>();
         services.AddSingleton<ScriptStore>();
         services.AddSingleton<FeedStream>();
         services.AddSingleton<ScriptEndpoints>();

@@ -24,7 +24,7 @@ internal enum UploadResult
 /// watcher does while it reads and loads a file, so the directory and the loaded scripts cannot
 /// disagree: a file event read before an upload can never be loaded after it.
 /// </remarks>
-internal sealed partial class ScriptStore(ScriptManager scripts, ScriptDirectory directory, ILogger<ScriptStore> logger)
+internal sealed partial class ScriptStore(ScriptManager scripts, ScriptDirectory directory, ScriptReplication replication, ILogger<ScriptStore> logger)
 {
     private static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false);
 
@@ -51,6 +51,33 @@ internal sealed partial class ScriptStore(ScriptManager scripts, ScriptDirectory
     /// <summary>Loads <paramref name="source"/> as <paramref name="uri"/> and, when it serves, writes it into the scripts directory.</summary>
     public async Task<(UploadResult Result, ScriptFailedException? Error)> UploadAsync(string uri, string source, CancellationToken cancellationToken)
     {
+        return await UploadCoreAsync(uri, source, replicate: true, cancellationToken);
+    }
+
+    /// <summary>
+    /// Applies a change made on another instance of the cluster, through the same path as an upload or
+    /// a delete (<paramref name="source"/> <see langword="null"/>). Nothing happens when this instance
+    /// already has that version. Returns the load error, if the version fails to load here.
+    /// </summary>
+    public async Task<ScriptFailedException?> ApplyRemoteAsync(string uri, string? source)
+    {
+        if (source is null)
+        {
+            await DeleteCoreAsync(uri, replicate: false);
+            return null;
+        }
+
+        if (scripts.SourceOf(uri) == source)
+        {
+            return null;
+        }
+
+        var (_, error) = await UploadCoreAsync(uri, source, replicate: false, CancellationToken.None);
+        return error;
+    }
+
+    private async Task<(UploadResult Result, ScriptFailedException? Error)> UploadCoreAsync(string uri, string source, bool replicate, CancellationToken cancellationToken)
+    {
         await directory.FileLock.WaitAsync(cancellationToken);
         try
         {
@@ -64,7 +91,11 @@ internal sealed partial class ScriptStore(ScriptManager scripts, ScriptDirectory
 
             try
             {
-                await WriteAtomicallyAsync(path, source);
+                // A change from another instance of a shared directory is already there: not written again.
+                if (replicate || !await HasContentAsync(path, source))
+                {
+                    await WriteAtomicallyAsync(path, source);
+                }
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
@@ -82,6 +113,11 @@ internal sealed partial class ScriptStore(ScriptManager scripts, ScriptDirectory
                 throw;
             }
 
+            if (replicate)
+            {
+                replication.Record(uri, source);
+            }
+
             return (existed ? UploadResult.Replaced : UploadResult.Created, null);
         }
         finally
@@ -91,7 +127,9 @@ internal sealed partial class ScriptStore(ScriptManager scripts, ScriptDirectory
     }
 
     /// <summary>Deletes the file and unloads the script. Returns whether there was either.</summary>
-    public async Task<bool> DeleteAsync(string uri)
+    public Task<bool> DeleteAsync(string uri) => DeleteCoreAsync(uri, replicate: true);
+
+    private async Task<bool> DeleteCoreAsync(string uri, bool replicate)
     {
         await directory.FileLock.WaitAsync();
         try
@@ -106,11 +144,28 @@ internal sealed partial class ScriptStore(ScriptManager scripts, ScriptDirectory
 
             // Unloaded now rather than when the watcher notices, so that the 204 means "gone".
             await scripts.UnloadAsync(uri);
+            if (replicate && (existed || known))
+            {
+                replication.Record(uri, null);
+            }
+
             return existed || known;
         }
         finally
         {
             directory.FileLock.Release();
+        }
+    }
+
+    private static async Task<bool> HasContentAsync(string path, string source)
+    {
+        try
+        {
+            return await File.ReadAllTextAsync(path) == source;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
         }
     }
 

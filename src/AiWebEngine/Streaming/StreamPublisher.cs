@@ -21,9 +21,16 @@ internal sealed class StreamPublisher(ITopicBus bus, StreamRegistry streams, IOp
         }
 
         var queued = 0;
-        foreach (var path in streams.PathsOf(uri))
+        try
         {
-            queued += bus.Publish(StreamRegistry.TopicOf(path), data);
+            foreach (var path in streams.PathsOf(uri))
+            {
+                queued += bus.Publish(StreamRegistry.TopicOf(path), data);
+            }
+        }
+        catch (Redis.BusUnavailableException e)
+        {
+            return e.Message;
         }
 
         return queued;
@@ -37,7 +44,19 @@ internal sealed class StreamPublisher(ITopicBus bus, StreamRegistry streams, IOp
             return $"no stream is registered at '{path}'; call registerWebStream(\"{path}\") first";
         }
 
-        return CheckSize(data) ?? (object)bus.Publish(StreamRegistry.TopicOf(path), data, filter);
+        if (CheckSize(data) is { } error)
+        {
+            return error;
+        }
+
+        try
+        {
+            return bus.Publish(StreamRegistry.TopicOf(path), data, filter);
+        }
+        catch (Redis.BusUnavailableException e)
+        {
+            return e.Message;
+        }
     }
 
     private string? CheckSize(string data)

@@ -30,45 +30,110 @@ internal sealed class Topic(string name, int replayDepth, int queueCapacity, Eng
     {
         lock (_sync)
         {
-            var message = new BusMessage(++_lastId, data, filter);
-            _published++;
-            metrics?.MessagePublished();
-            if (_ring.Length > 0)
-            {
-                _ring[_ringNext] = message;
-                _ringNext = (_ringNext + 1) % _ring.Length;
-                _ringCount = Math.Min(_ringCount + 1, _ring.Length);
-            }
-
-            var queued = 0;
-            List<TopicSubscriber>? overflowed = null;
-            foreach (var subscriber in _subscribers)
-            {
-                if (!message.IsFor(subscriber.Metadata))
-                {
-                    continue;
-                }
-
-                if (subscriber.TryEnqueue(message))
-                {
-                    queued += subscriber.Clients;
-                }
-                else
-                {
-                    (overflowed ??= []).Add(subscriber);
-                }
-            }
-
-            if (overflowed is not null)
-            {
-                // Too far behind: dropped here, disconnected by its transport, resumed by its client.
-                _disconnected += overflowed.Count;
-                metrics?.FramesDropped(overflowed.Count);
-                _subscribers.ExceptWith(overflowed);
-            }
-
-            return queued;
+            return DeliverLocked(new BusMessage(_lastId + 1, data, filter));
         }
+    }
+
+    /// <summary>
+    /// Delivers a message whose id was given elsewhere (by the Redis backplane). Ids must increase:
+    /// a message at or below the last id is a duplicate and is ignored.
+    /// </summary>
+    /// <returns>The number of clients it was queued for.</returns>
+    public int Deliver(BusMessage message)
+    {
+        lock (_sync)
+        {
+            return message.Id <= _lastId || _completed ? 0 : DeliverLocked(message);
+        }
+    }
+
+    /// <summary>
+    /// Fills the replay ring with messages that were published before this instance followed the
+    /// topic (read back from the backplane), oldest first. Only before any other message.
+    /// </summary>
+    public void Seed(IEnumerable<BusMessage> kept, long lastId)
+    {
+        lock (_sync)
+        {
+            foreach (var message in kept)
+            {
+                if (message.Id > _lastId && _ring.Length > 0)
+                {
+                    _ring[_ringNext] = message;
+                    _ringNext = (_ringNext + 1) % _ring.Length;
+                    _ringCount = Math.Min(_ringCount + 1, _ring.Length);
+                    _lastId = message.Id;
+                }
+            }
+
+            _lastId = Math.Max(_lastId, lastId);
+        }
+    }
+
+    /// <summary>The id of the last message published or delivered.</summary>
+    public long LastId
+    {
+        get
+        {
+            lock (_sync)
+            {
+                return _lastId;
+            }
+        }
+    }
+
+    /// <summary>Whether the topic has been completed (it takes no more subscribers).</summary>
+    public bool IsCompleted
+    {
+        get
+        {
+            lock (_sync)
+            {
+                return _completed;
+            }
+        }
+    }
+
+    private int DeliverLocked(BusMessage message)
+    {
+        _lastId = message.Id;
+        _published++;
+        metrics?.MessagePublished();
+        if (_ring.Length > 0)
+        {
+            _ring[_ringNext] = message;
+            _ringNext = (_ringNext + 1) % _ring.Length;
+            _ringCount = Math.Min(_ringCount + 1, _ring.Length);
+        }
+
+        var queued = 0;
+        List<TopicSubscriber>? overflowed = null;
+        foreach (var subscriber in _subscribers)
+        {
+            if (!message.IsFor(subscriber.Metadata))
+            {
+                continue;
+            }
+
+            if (subscriber.TryEnqueue(message))
+            {
+                queued += subscriber.Clients;
+            }
+            else
+            {
+                (overflowed ??= []).Add(subscriber);
+            }
+        }
+
+        if (overflowed is not null)
+        {
+            // Too far behind: dropped here, disconnected by its transport, resumed by its client.
+            _disconnected += overflowed.Count;
+            metrics?.FramesDropped(overflowed.Count);
+            _subscribers.ExceptWith(overflowed);
+        }
+
+        return queued;
     }
 
     public TopicSubscriber Subscribe(IReadOnlyDictionary<string, string> metadata, long? lastEventId)
@@ -137,6 +202,25 @@ internal sealed class Topic(string name, int replayDepth, int queueCapacity, Eng
         foreach (var subscriber in current)
         {
             action(subscriber);
+        }
+    }
+
+    /// <summary>The clients a message with <paramref name="filter"/> would be queued for now.</summary>
+    public int CountFor(IReadOnlyDictionary<string, string>? filter)
+    {
+        var probe = new BusMessage(0, "", filter);
+        lock (_sync)
+        {
+            var count = 0;
+            foreach (var subscriber in _subscribers)
+            {
+                if (probe.IsFor(subscriber.Metadata))
+                {
+                    count += subscriber.Clients;
+                }
+            }
+
+            return count;
         }
     }
 
