@@ -450,7 +450,7 @@ internal static class Scenarios
 
         return new(
             protocol,
-            o.String("query", "subscription { benchTick }"),
+            o.String("query", "subscription { liveEvents }"),
             port,
             o.String("path", protocol == "sse" ? "/feed" : "/graphql/sse"),
             run,
