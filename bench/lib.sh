@@ -25,6 +25,11 @@ OUT_SUFFIX=""
 [[ "$TARGET" == peer ]] && OUT_SUFFIX="-peer"
 PEER_COMMAND="node bench/peer/server.mjs --port <free port> (GraphQL Yoga 5; one process, as Node runs)"
 
+# Warm-up messages each fan-out scenario publishes to all N clients before measuring (JIT, buffers).
+# The peer delivers 10-50 times slower, so it gets fewer: 20 x 5 000 clients is already 100 000
+# deliveries (several seconds for Yoga).
+WARMUP_MESSAGES="${BENCH_WARMUP_MESSAGES:-$([[ "$TARGET" == peer ]] && echo 20 || echo 100)}"
+
 # mode_name MODE: the scenario's name in the reports. Modes: fixed (RATE msg/s), one (one message at
 # a time: the next is published when every client has the last; the latency of one message to all),
 # closed (saturation without overflow: at most 64 messages not yet received by every client), open
@@ -42,8 +47,8 @@ mode_name() {
 # mode_args MODE: SseLoad's options for it.
 mode_args() {
   case "$1" in
-    one) echo "--mode closed --inflight 1" ;;
-    *) echo "--mode $1" ;;
+    one) echo "--mode closed --inflight 1 --warmup $WARMUP_MESSAGES" ;;
+    *) echo "--mode $1 --warmup $WARMUP_MESSAGES" ;;
   esac
 }
 
@@ -137,7 +142,8 @@ build_all() {
   [[ -f "$LOAD" ]] || die "$LOAD is missing (build failed?)"
 }
 
-# start_server NAME READY_FUNCTION [server options…]: starts the server with $SCRIPTS on a free
+# start_server NAME READY_FUNCTION [server options…]: starts the server (the peer: with $PEER_NODE_FLAGS
+# for node) with $SCRIPTS on a free
 # loopback port (sets PORT, BASE, SERVER_PID, SERVER_LOG) and waits until READY_FUNCTION succeeds.
 # Should the port be taken before the server binds, the server exits and another port is tried.
 BASE=""
@@ -152,7 +158,8 @@ start_server() {
     BASE="http://127.0.0.1:$PORT"
     log "starting the $TARGET on $BASE (attempt $attempt; log: ${SERVER_LOG#"$ROOT"/})"
     if [[ "$TARGET" == peer ]]; then
-      (cd "$PEER_DIR" && NODE_ENV=production exec node server.mjs --port "$PORT" >"$SERVER_LOG" 2>&1) &
+      # shellcheck disable=SC2086
+      (cd "$PEER_DIR" && NODE_ENV=production exec node ${PEER_NODE_FLAGS:-} server.mjs --port "$PORT" "$@" >"$SERVER_LOG" 2>&1) &
     else
       # From the build output, so that its appsettings.json applies (Microsoft.AspNetCore logs at
       # Warning); from elsewhere the framework logs every request at Information (see bench/http.sh).
