@@ -67,7 +67,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 log() { printf '[%s %s] %s\n' "$BENCH_NAME" "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-for tool in dotnet curl timeout getconf; do
+for tool in dotnet curl timeout getconf jq; do
   command -v "$tool" >/dev/null || die "$tool is not on PATH"
 done
 
