@@ -101,7 +101,7 @@ for clients in $CLIENTS; do
     settle
     log "subscription fan-out: $clients graphql-sse clients, $name, ${DURATION} s"
     # shellcheck disable=SC2046
-    fanout $((DURATION + 180)) --clients "$clients" $(mode_args "$mode") --rate "$RATE" --duration "$DURATION" --name "$name" \
+    fanout $((DURATION + 240)) --clients "$clients" $(mode_args "$mode") --rate "$RATE" --duration "$DURATION" --name "$name" \
       --out "$json"
     [[ "$mode" == closed || "$mode" == open ]] && saturation="$json"
     kill -0 "$SERVER_PID" 2>/dev/null || die "the server exited during the fan-out (see $SERVER_LOG)"

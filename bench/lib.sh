@@ -45,13 +45,14 @@ mode_name() {
 }
 
 # mode_args MODE: SseLoad's options for it.
-# The drain (after the last publish, until every client has the last message) is up to 30 s: at
-# saturation 64 messages to 5 000 clients are 320 000 deliveries still on their way, about 20 s for
-# the peer; what has not arrived by then counts as lost.
+# The drain (after the last publish, until every client has the last message) goes on while
+# deliveries keep arriving, up to 90 s, and stops after 10 s without one: at saturation 64 messages
+# to 5 000 clients are 320 000 deliveries still on their way, 20 s or more for the peer; what has
+# not arrived by then counts as lost.
 mode_args() {
   case "$1" in
-    one) echo "--mode closed --inflight 1 --warmup $WARMUP_MESSAGES --drain 30" ;;
-    *) echo "--mode $1 --warmup $WARMUP_MESSAGES --drain 30" ;;
+    one) echo "--mode closed --inflight 1 --warmup $WARMUP_MESSAGES --drain 10 --drain-max 90" ;;
+    *) echo "--mode $1 --warmup $WARMUP_MESSAGES --drain 10 --drain-max 90" ;;
   esac
 }
 

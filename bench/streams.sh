@@ -82,9 +82,9 @@ for clients in $CLIENTS; do
     settle
     log "fan-out: $clients clients, $name, ${DURATION} s"
     # shellcheck disable=SC2046
-    load $((DURATION + 180)) fanout --port "$PORT" --server-pid "$SERVER_PID" --clk-tck "$CLK_TCK" \
+    load $((DURATION + 240)) fanout --port "$PORT" --server-pid "$SERVER_PID" --clk-tck "$CLK_TCK" \
       --clients "$clients" $(mode_args "$mode") --rate "$RATE" --duration "$DURATION" --name "$name" \
-      --out "$json" --deadline $((DURATION + 170)) >&2
+      --out "$json" --deadline $((DURATION + 230)) >&2
     [[ "$mode" == closed || "$mode" == open ]] && saturation="$json"
     kill -0 "$SERVER_PID" 2>/dev/null || die "the server exited during the fan-out (see $SERVER_LOG)"
   done
