@@ -4,7 +4,8 @@
 // writes a markdown section (bench/graphql.sh puts it at the top of bench/results/graphql.md).
 //
 // usage: node bench/graphql-bench.mjs --base http://127.0.0.1:PORT --out FILE.md [--raw DIR]
-//          [--server-pid PID] [--clock-ticks 100]
+//          [--server-pid PID] [--clock-ticks 100] [--summary FILE.json] [--peer]
+// (--peer: the server is bench/peer, GraphQL Yoga on Node.js; only the labels change.)
 // settings (environment): GRAPHQL_CONNECTIONS (50), GRAPHQL_DURATION (10 s), GRAPHQL_WARMUP (5 s),
 // GRAPHQL_PIPELINING (1), GRAPHQL_ROUNDS (3; the targets alternate and the median round is kept).
 
@@ -21,6 +22,8 @@ const { values: args } = parseArgs({
     base: { type: "string" },
     out: { type: "string" },
     raw: { type: "string" },
+    summary: { type: "string" },
+    peer: { type: "boolean", default: false },
     "server-pid": { type: "string" },
     "clock-ticks": { type: "string", default: "100" },
   },
@@ -54,14 +57,14 @@ if (!["127.0.0.1", "localhost", "[::1]"].includes(base.hostname)) {
 const targets = [
   {
     key: "graphql",
-    label: "GraphQL `POST /graphql` `{ hello }` (JS resolver)",
+    label: args.peer ? "Yoga `POST /graphql` `{ hello }` (JS resolver)" : "GraphQL `POST /graphql` `{ hello }` (JS resolver)",
     path: "/graphql",
     method: "POST",
     headers: { "content-type": "application/json", accept: "application/graphql-response+json" },
     body: JSON.stringify({ query: "{ hello }" }),
     expected: '{"data":{"hello":"Hello, world!"}}',
   },
-  { key: "route", label: "JS route `GET /hello`", path: "/hello", method: "GET", expected: "Hello, world!" },
+  { key: "route", label: args.peer ? "Node.js handler `GET /hello`" : "JS route `GET /hello`", path: "/hello", method: "GET", expected: "Hello, world!" },
 ];
 
 // CPU seconds the server process has used so far (user + system), from /proc; null when unknown.
@@ -186,4 +189,7 @@ const lines = [
 const markdown = lines.join("\n");
 mkdirSync(dirname(args.out), { recursive: true });
 writeFileSync(args.out, markdown);
+// The numbers bench/run.sh puts side by side (SseLoad compare).
+const brief = (r) => ({ rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, cpuMicrosPerRequest: r.bench.serverCpuMicrosPerRequest });
+if (args.summary) writeFileSync(args.summary, JSON.stringify({ graphql: brief(gq), route: brief(route) }, null, 2));
 process.stdout.write(markdown);

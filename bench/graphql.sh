@@ -4,20 +4,25 @@
 #       (registerGraphQLQuery), next to the JavaScript HTTP route GET /hello of the same script
 #       (autocannon, bench/graphql-bench.mjs);
 #   (b) subscription fan-out: N graphql-sse clients (distinct connections mode, POST /graphql/sse
-#       with `subscription { benchTick }`), events triggered by POST /publish, whose handler calls
-#       sendSubscriptionMessage("benchTick", body) (bench/SseLoad --protocol graphql-sse): at a
-#       fixed 100 msg/s and at saturation, deliveries/s, publish-to-receive latency, losses.
+#       with `subscription { liveEvents }`), events triggered by POST /publish, whose handler calls
+#       sendSubscriptionMessage("liveEvents", body) (bench/SseLoad --protocol graphql-sse): N = 100,
+#       1 000 and 5 000, one message at a time, saturation (closed loop) and 100 msg/s (skipped when
+#       saturation delivered less than N x 100/s): deliveries/s, publish-to-receive latency, losses,
+#       server CPU per delivery.
 #
-#   bash bench/graphql.sh          # about 4 minutes after the build
+#   bash bench/graphql.sh                      # the engine, about 6 minutes after the build
+#   BENCH_TARGET=peer bash bench/graphql.sh    # the peer: GraphQL Yoga 5 on Node.js (bench/peer)
 #
 # Builds the server and bench/SseLoad in Release, installs autocannon (npm ci) if needed, starts
 # the server on a free 127.0.0.1 port, runs (a) then (b) on it, stops it (always: trap, also on
 # failure or Ctrl-C; every step has a time limit) and writes bench/results/graphql.md; raw JSON and
-# the server log go to bench/results/raw/ (not committed).
+# the server log go to bench/results/raw/<target>/ (not committed). The peer's report is
+# bench/results/graphql-peer.md.
 #
 # Settings (environment): GRAPHQL_CONNECTIONS (50), GRAPHQL_DURATION (10 s per query run),
-# GRAPHQL_WARMUP (5 s), GRAPHQL_PIPELINING (1), GRAPHQL_ROUNDS (3); GRAPHQL_CLIENTS ("1000"),
-# GRAPHQL_RATE (100), GRAPHQL_FANOUT_DURATION (10 s), GRAPHQL_MODES ("fixed open"; also "closed"),
+# GRAPHQL_WARMUP (5 s), GRAPHQL_PIPELINING (1), GRAPHQL_ROUNDS (3; 0 skips the queries);
+# GRAPHQL_CLIENTS ("100 1000 5000"; "" skips the fan-out), GRAPHQL_RATE (100), GRAPHQL_FANOUT_DURATION
+# (10 s), GRAPHQL_MODES ("one closed fixed"; also "open"), BENCH_TARGET (engine; or peer),
 # GRAPHQL_QUIET_WAIT (20 s: how long to wait before each fan-out scenario for other processes to
 # go idle), GRAPHQL_OUT (bench/results/graphql.md), BENCH_NO_BUILD=1 to reuse the last build.
 set -euo pipefail
@@ -26,26 +31,22 @@ BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$BENCH_DIR/.." && pwd)"
 BENCH_NAME=graphql
 SCRIPTS="$BENCH_DIR/graphql/scripts"
-RAW="$BENCH_DIR/results/raw"
-OUT="${GRAPHQL_OUT:-$BENCH_DIR/results/graphql.md}"
-CLIENTS="${GRAPHQL_CLIENTS:-1000}"
+CLIENTS="${GRAPHQL_CLIENTS-100 1000 5000}"
 RATE="${GRAPHQL_RATE:-100}"
 DURATION="${GRAPHQL_FANOUT_DURATION:-10}"
-MODES="${GRAPHQL_MODES:-fixed open}"
+MODES="${GRAPHQL_MODES:-one closed fixed}"
 QUIET_WAIT="${GRAPHQL_QUIET_WAIT:-20}"
-QUERY="subscription { benchTick }"
+QUERY="subscription { liveEvents }"
 # shellcheck source=bench/lib.sh
 source "$BENCH_DIR/lib.sh"
+OUT="${GRAPHQL_OUT:-$BENCH_DIR/results/graphql$OUT_SUFFIX.md}"
 command -v node >/dev/null || die "node is not on PATH"
 command -v npm >/dev/null || die "npm is not on PATH"
 
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 # 1. autocannon (pinned by bench/package-lock.json), the builds.
-if [[ ! -f "$BENCH_DIR/node_modules/autocannon/package.json" ]]; then
-  log "installing autocannon (npm ci)"
-  run_child timeout 300 npm ci --prefix "$BENCH_DIR" --no-audit --no-fund >&2
-fi
+npm_ci "$BENCH_DIR" autocannon
 build_all
 mkdir -p "$RAW"
 rm -f "$RAW"/graphql-*.json "$RAW/graphql-queries.md"
@@ -63,35 +64,46 @@ start_server run graphql_ready
 
 # 3. Queries.
 q_rounds="${GRAPHQL_ROUNDS:-3}"
-q_budget=$((60 + 2 * q_rounds * (${GRAPHQL_DURATION:-10} + 15) + 2 * (${GRAPHQL_WARMUP:-5} + 15)))
-log "queries: autocannon, POST /graphql { hello } and GET /hello"
-run_child timeout "$q_budget" node "$BENCH_DIR/graphql-bench.mjs" --base "$BASE" --out "$RAW/graphql-queries.md" \
-  --raw "$RAW" --server-pid "$SERVER_PID" --clock-ticks "$CLK_TCK" >/dev/null
-kill -0 "$SERVER_PID" 2>/dev/null || die "the server exited during the queries (see $SERVER_LOG)"
+if ((q_rounds > 0)); then
+  q_budget=$((60 + 2 * q_rounds * (${GRAPHQL_DURATION:-10} + 15) + 2 * (${GRAPHQL_WARMUP:-5} + 15)))
+  log "queries: autocannon, POST /graphql { hello } and GET /hello"
+  peer_flag=()
+  [[ "$TARGET" == peer ]] && peer_flag=(--peer)
+  run_child timeout "$q_budget" node "$BENCH_DIR/graphql-bench.mjs" --base "$BASE" --out "$RAW/graphql-queries.md" \
+    --raw "$RAW" --summary "$RAW/graphql-queries.json" --server-pid "$SERVER_PID" --clock-ticks "$CLK_TCK" "${peer_flag[@]}" >/dev/null
+  kill -0 "$SERVER_PID" 2>/dev/null || die "the server exited during the queries (see $SERVER_LOG)"
+fi
 
 # 4. Subscription fan-out. One unrecorded round first (JIT, pools).
 fanout() {
   load "$1" fanout --protocol graphql-sse --path /graphql/sse --query "$QUERY" --publish-path /publish \
     --port "$PORT" --server-pid "$SERVER_PID" --clk-tck "$CLK_TCK" --deadline $(($1 - 10)) "${@:2}" >&2
 }
-settle
-log "fan-out warm-up round (not recorded)"
-fanout 90 --clients 300 --mode open --duration 5 --name warm-up --out "$RAW/graphql-warm-up.json"
-rm -f "$RAW/graphql-warm-up.json"
+SKIPPED=()
+if [[ -n "${CLIENTS// /}" ]]; then
+  settle
+  log "fan-out warm-up round (not recorded)"
+  fanout 90 --clients 300 --mode closed --duration 5 --name warm-up --out "$RAW/graphql-warm-up.json"
+  rm -f "$RAW/graphql-warm-up.json"
+fi
 n=0
 for clients in $CLIENTS; do
+  saturation=""
   for mode in $MODES; do
     n=$((n + 1))
-    case "$mode" in
-      fixed) name="$RATE msg/s" ;;
-      open) name="saturation" ;;
-      closed) name="saturation, closed loop" ;;
-      *) die "unknown mode $mode" ;;
-    esac
+    name="$(mode_name "$mode")"
+    json="$RAW/graphql-$(printf %02d "$n")-$mode-$clients.json"
+    if [[ "$mode" == fixed && -n "$saturation" ]] && ! fixed_feasible "$saturation" "$clients"; then
+      log "subscription fan-out: $clients clients, $name: skipped (saturation delivered less than $((clients * RATE))/s)"
+      SKIPPED+=("$name with $clients clients: skipped, saturation delivered $(jq -r '.DeliveriesPerSecond | floor' "$saturation")/s, less than the $((clients * RATE))/s it needs")
+      continue
+    fi
     settle
     log "subscription fan-out: $clients graphql-sse clients, $name, ${DURATION} s"
-    fanout $((DURATION + 120)) --clients "$clients" --mode "$mode" --rate "$RATE" --duration "$DURATION" --name "$name" \
-      --out "$RAW/graphql-$(printf %02d "$n")-$mode-$clients.json"
+    # shellcheck disable=SC2046
+    fanout $((DURATION + 240)) --clients "$clients" $(mode_args "$mode") --rate "$RATE" --duration "$DURATION" --name "$name" \
+      --out "$json"
+    [[ "$mode" == closed || "$mode" == open ]] && saturation="$json"
     kill -0 "$SERVER_PID" 2>/dev/null || die "the server exited during the fan-out (see $SERVER_LOG)"
   done
 done
@@ -102,11 +114,23 @@ describe_machine
 MACHINE="$MACHINE; load average before: $LOAD_BEFORE, after: $(cut -d' ' -f1-3 /proc/loadavg)"
 NOTES="$RAW/graphql-notes.md"
 {
+  for skipped in "${SKIPPED[@]}"; do echo "- $skipped."; done
   echo "Server log: $(grep -c '' "$SERVER_LOG") lines; warnings/errors: $(grep -ciE 'warn|fail|error|crit' "$SERVER_LOG" || true)."
   grep -iE 'warn|fail|error|crit' "$SERVER_LOG" | sort | uniq -c | sort -rn | head -5 | sed 's/^/    /' || true
 } >"$NOTES"
-load 60 report --title "GraphQL benchmark: queries and subscription fan-out" --command "bash bench/graphql.sh" \
-  --intro "$RAW/graphql-queries.md" --out "$OUT" --date "$START_DATE" --machine "$MACHINE" --dotnet "$DOTNET_INFO" --commit "${COMMIT:-?}" \
-  --server "dotnet AiWebEngine.dll --scripts bench/graphql/scripts --urls http://127.0.0.1:<free port> (defaults: GraphQL QueueCapacity 1024)" \
-  --notes "$NOTES" "$RAW"/graphql-[0-9][0-9]-*.json
+if [[ "$TARGET" == peer ]]; then
+  title="GraphQL benchmark, the peer: GraphQL Yoga 5 queries and subscription fan-out"
+  server="$PEER_COMMAND"
+else
+  title="GraphQL benchmark: queries and subscription fan-out"
+  server="dotnet AiWebEngine.dll --scripts bench/graphql/scripts --urls http://127.0.0.1:<free port> (defaults: GraphQL QueueCapacity 1024)"
+fi
+intro=()
+[[ -f "$RAW/graphql-queries.md" ]] && intro=(--intro "$RAW/graphql-queries.md")
+shopt -s nullglob
+results=("$RAW"/graphql-[0-9][0-9]-*.json)
+shopt -u nullglob
+load 60 report --title "$title" --command "${BENCH_TARGET:+BENCH_TARGET=$BENCH_TARGET }bash bench/graphql.sh" \
+  "${intro[@]}" --out "$OUT" --date "$START_DATE" --machine "$MACHINE" --dotnet "$DOTNET_INFO" --commit "${COMMIT:-?}" \
+  --server "$server" --notes "$NOTES" "${results[@]}"
 log "wrote ${OUT#"$ROOT"/} (raw JSON and the server log: ${RAW#"$ROOT"/}/graphql-*)"

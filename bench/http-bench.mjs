@@ -20,6 +20,7 @@ const { values: args } = parseArgs({
     base: { type: "string" },
     out: { type: "string" },
     raw: { type: "string" },
+    summary: { type: "string" },
     "server-pid": { type: "string" },
     "clock-ticks": { type: "string", default: "100" },
     "load-before": { type: "string", default: "" },
@@ -186,4 +187,7 @@ const lines = [
 const markdown = lines.join("\n");
 mkdirSync(dirname(args.out), { recursive: true });
 writeFileSync(args.out, markdown);
+// The numbers bench/run.sh puts side by side (SseLoad compare).
+const brief = (r) => ({ rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, cpuMicrosPerRequest: r.bench.serverCpuMicrosPerRequest });
+if (args.summary) writeFileSync(args.summary, JSON.stringify({ js: brief(js), cs: brief(cs) }, null, 2));
 process.stdout.write(markdown);

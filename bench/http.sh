@@ -20,7 +20,7 @@ PROJECT="$ROOT/src/AiWebEngine/AiWebEngine.csproj"
 APP_DIR="$ROOT/src/AiWebEngine/bin/Release/net10.0"
 DLL="$APP_DIR/AiWebEngine.dll"
 SCRIPTS="$BENCH_DIR/scripts"
-RAW="$BENCH_DIR/results/raw"
+RAW="$BENCH_DIR/results/raw/engine"
 OUT="${BENCH_OUT:-$BENCH_DIR/results/http.md}"
 HOST=127.0.0.1
 READY_TIMEOUT=60
@@ -153,7 +153,7 @@ LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
 per_run=$(( ${BENCH_DURATION:-10} + 15 ))
 budget=$(( 60 + 2 * ${BENCH_ROUNDS:-3} * per_run + 2 * (${BENCH_WARMUP:-5} + 15) ))
 run_child timeout "$budget" node "$BENCH_DIR/http-bench.mjs" \
-  --base "$BASE" --out "$OUT" --raw "$RAW" \
+  --base "$BASE" --out "$OUT" --raw "$RAW" --summary "$RAW/http-summary.json" \
   --server-pid "$SERVER_PID" --clock-ticks "$(getconf CLK_TCK)" --load-before "$LOAD_BEFORE" \
   --machine "$MACHINE" --dotnet "$DOTNET_INFO" --commit "$COMMIT"
 

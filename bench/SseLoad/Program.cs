@@ -10,6 +10,8 @@ using SseLoad;
 //   SseLoad quiet  --server-pid PID [--max-wait 30] [--threshold 0.25]   waits until other processes are idle
 //   SseLoad port                                                       prints a free loopback port
 //   SseLoad report --out streams.md --machine "…" --dotnet "…" F.json…
+//   SseLoad reload --port P --file F --template "…VERSION…" --out F.json   script change → new version serving
+//   SseLoad compare --engine DIR --peer DIR --out summary.md --chart chart.png   engine and peer side by side
 //
 // Every command stops by itself: --deadline (seconds, default 120) ends the process whatever happens.
 // Socket completions run their continuations on the epoll threads (one per CPU) instead of being
@@ -36,6 +38,8 @@ try
         "quiet" => Scenarios.Quiet(options),
         "port" => FreePort(),
         "report" => Report.Write(options),
+        "reload" => Reload.Run(options),
+        "compare" => Compare.Write(options),
         _ => Usage(),
     };
 }

@@ -101,7 +101,7 @@ internal static class Report
         }
 
         var publish = graphql
-            ? "- One server process, one GraphQL subscription field (`benchTick: String`), N graphql-sse clients, each its own connection (`POST /graphql/sse` with `subscription { benchTick }`, distinct connections mode). A message is `{\"run\":R,\"seq\":S,\"t\":T}`, POSTed to `/publish` (the script calls `sendSubscriptionMessage(\"benchTick\", req.body)`; each client receives `event: next` with `{\"data\":{\"benchTick\":\"<the message as a JSON string>\"}}`) on one pipelined HTTP/1.1 connection, so the server handles them in send order."
+            ? "- One server process, one GraphQL subscription field (`liveEvents: String`), N graphql-sse clients, each its own connection (`POST /graphql/sse` with `subscription { liveEvents }`, distinct connections mode). A message is `{\"run\":R,\"seq\":S,\"t\":T}`, POSTed to `/publish` (the script calls `sendSubscriptionMessage(\"liveEvents\", req.body)`; each client receives `event: next` with `{\"data\":{\"liveEvents\":\"<the message as a JSON string>\"}}`) on one pipelined HTTP/1.1 connection, so the server handles them in send order."
             : "- One server process, one stream (`/feed`), N clients. A message is `{\"run\":R,\"seq\":S,\"t\":T}`, POSTed to `/publish` (the script calls `sendStreamMessage(req.body)`) on one pipelined HTTP/1.1 connection, so the server numbers messages in send order.";
         var overflow = graphql
             ? "a client more than `AiWebEngine:GraphQL:QueueCapacity` (1024) events behind is disconnected by the server and subscribes again after 3 s (graphql-sse has no replay: what it missed is lost)"
