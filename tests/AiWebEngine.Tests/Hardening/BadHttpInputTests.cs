@@ -152,9 +152,10 @@ public sealed class BadHttpInputTests
 
         Assert.Equal(HttpStatusCode.OK, garbage.Response.StatusCode);
         await canary.AssertHealthyAsync();
-        var frames = await garbage.ReadUntilAsync(f => f.Any(m => m.Id == "2"));
+        var second = (Streaming.StreamEndpointTests.IdBase(host, "/canary/stream") + 2).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var frames = await garbage.ReadUntilAsync(f => f.Any(m => m.Id == second));
         // Beat 1 was sent before this client came; garbage never replays it twice or out of order.
-        var ids = frames.Where(f => f.Id is not null).Select(f => f.Id).ToList();
+        var ids = frames.Where(f => f.Id is not null).Select(f => long.Parse(f.Id!, System.Globalization.CultureInfo.InvariantCulture)).ToList();
         Assert.Equal(ids.Distinct().Order().ToList(), ids);
     }
 

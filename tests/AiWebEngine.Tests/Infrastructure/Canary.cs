@@ -74,9 +74,11 @@ public sealed class Canary : IAsyncDisposable
         await _stream.ReadMessagesAsync(beat, TimeSpan.FromSeconds(30));
         var messages = _stream.Messages;
         Assert.Equal(beat, messages.Count);
+        // Ids follow the stream's id base (the clock when it was created) with no gap.
+        var first = Streaming.StreamEndpointTests.IdBase(_host, "/canary/stream") + 1;
         for (var i = 0; i < beat; i++)
         {
-            Assert.Equal((i + 1).ToString(System.Globalization.CultureInfo.InvariantCulture), messages[i].Id);
+            Assert.Equal((first + i).ToString(System.Globalization.CultureInfo.InvariantCulture), messages[i].Id);
             Assert.Equal(i + 1, JsonDocument.Parse(messages[i].Data!).RootElement.GetProperty("beat").GetInt32());
         }
     }
