@@ -54,7 +54,7 @@ internal static class ErrorResponse
             if (details is not null)
             {
                 json.WritePropertyName("details");
-                WriteValue(json, details);
+                GraphQL.GraphQLValues.Write(json, details);
             }
 
             json.WriteEndObject();
@@ -63,49 +63,5 @@ internal static class ErrorResponse
         }
 
         return buffer.ToArray();
-    }
-
-    private static void WriteValue(Utf8JsonWriter json, object? value)
-    {
-        switch (value)
-        {
-            case null:
-                json.WriteNullValue();
-                break;
-            case string text:
-                json.WriteStringValue(text);
-                break;
-            case int number:
-                json.WriteNumberValue(number);
-                break;
-            case long number:
-                json.WriteNumberValue(number);
-                break;
-            case bool flag:
-                json.WriteBooleanValue(flag);
-                break;
-            case IReadOnlyDictionary<string, object?> map:
-                json.WriteStartObject();
-                foreach (var (key, item) in map)
-                {
-                    json.WritePropertyName(key);
-                    WriteValue(json, item);
-                }
-
-                json.WriteEndObject();
-                break;
-            case IEnumerable<string> items:
-                json.WriteStartArray();
-                foreach (var item in items)
-                {
-                    json.WriteStringValue(item);
-                }
-
-                json.WriteEndArray();
-                break;
-            default:
-                json.WriteStringValue(value.ToString());
-                break;
-        }
     }
 }

@@ -53,7 +53,7 @@ internal static class GraphQLValues
         };
     }
 
-    /// <summary>Writes resolved argument values (dictionaries, lists, scalars) as JSON.</summary>
+    /// <summary>Writes resolved argument values and error details (dictionaries, lists, scalars) as JSON.</summary>
     public static void Write(Utf8JsonWriter json, object? value)
     {
         switch (value)
@@ -76,7 +76,7 @@ internal static class GraphQLValues
             case System.Numerics.BigInteger big:
                 json.WriteRawValue(big.ToString(System.Globalization.CultureInfo.InvariantCulture));
                 break;
-            case IDictionary<string, object?> map:
+            case IEnumerable<KeyValuePair<string, object?>> map:
                 json.WriteStartObject();
                 foreach (var (key, item) in map)
                 {
