@@ -34,7 +34,17 @@ public static class AiWebEngineServiceCollectionExtensions
         services.AddOptions<HttpOptions>().BindConfiguration(HttpOptions.SectionName).ValidateOnStart();
         services.AddSingleton<IValidateOptions<HttpOptions>, HttpOptionsValidator>();
         services.AddOptions<KestrelServerOptions>().Configure<IOptions<HttpOptions>>((kestrel, http) =>
-            kestrel.Limits.MaxRequestBodySize = http.Value.MaxRequestBodyBytes);
+        {
+            kestrel.Limits.MaxRequestBodySize = http.Value.MaxRequestBodyBytes;
+            if (http.Value.InlineSocketSends)
+            {
+                kestrel.ConfigureEndpointDefaults(listen =>
+                {
+                    var sends = new InlineSocketSends(listen.KestrelServerOptions.Limits.MaxResponseBufferSize);
+                    listen.Use(next => connection => sends.OnConnectionAsync(connection, next));
+                });
+            }
+        });
 
         services.AddOptions<StreamOptions>().BindConfiguration(StreamOptions.SectionName).ValidateOnStart();
         services.AddSingleton<IValidateOptions<StreamOptions>, StreamOptionsValidator>();

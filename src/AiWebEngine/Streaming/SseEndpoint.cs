@@ -1,6 +1,7 @@
 using System.Globalization;
 using AiWebEngine.Diagnostics.Metrics;
 using AiWebEngine.Errors;
+using AiWebEngine.Hosting;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 
@@ -43,7 +44,7 @@ internal sealed class SseEndpoint(
             keepAlive.Track(subscriber);
             try
             {
-                await SseStreamWriter.RunAsync(response.BodyWriter, subscriber, _prelude, time, metrics);
+                await SseStreamWriter.RunAsync(response.BodyWriter, subscriber, _prelude, time, metrics, DirectWrites(context));
             }
             finally
             {
@@ -90,6 +91,17 @@ internal sealed class SseEndpoint(
         context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
         return response;
     }
+
+    /// <summary>
+    /// For an event stream whose headers are out: the connection's direct socket writes
+    /// (<see cref="IDirectSocketWrites"/>) when its body is HTTP/1.1 chunks on a plain socket; otherwise null.
+    /// </summary>
+    public static Func<IDirectSocketWrites?> DirectWrites(HttpContext context) => () =>
+        !context.Request.IsHttps
+        && HttpProtocol.IsHttp11(context.Request.Protocol)
+        && string.Equals(context.Response.Headers.TransferEncoding, "chunked", StringComparison.OrdinalIgnoreCase)
+            ? context.Features.Get<IDirectSocketWrites>()
+            : null;
 
     /// <summary>The <c>Last-Event-ID</c> header as an id; anything that is not a non-negative integer means "none".</summary>
     public static long? LastEventId(HttpRequest request) =>

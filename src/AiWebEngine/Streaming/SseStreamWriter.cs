@@ -1,7 +1,9 @@
 using System.Buffers;
+using System.Globalization;
 using System.IO.Pipelines;
 using System.Threading.Channels;
 using AiWebEngine.Diagnostics.Metrics;
+using AiWebEngine.Hosting;
 
 namespace AiWebEngine.Streaming;
 
@@ -21,10 +23,13 @@ internal static class SseStreamWriter
     private const int MaxFramesPerFlush = 64;
     private const int MaxBytesPerFlush = 64 * 1024;
 
+    // A connection's own buffer for framing small batches (larger ones borrow from the shared pool).
+    private const int SmallChunkBytes = 256;
+
     /// <summary>Writes <paramref name="prelude"/>, then every frame the subscriber has queued.</summary>
     /// <returns>Whether the stream ended because the subscription ended (rather than the client leaving).</returns>
-    public static Task<bool> RunAsync(PipeWriter output, TopicSubscriber subscriber, ReadOnlyMemory<byte> prelude, TimeProvider time, EngineMetrics? metrics = null) =>
-        RunAsync(output, subscriber.Messages, static message => message.SseFrame, subscriber, prelude, time, metrics);
+    public static Task<bool> RunAsync(PipeWriter output, TopicSubscriber subscriber, ReadOnlyMemory<byte> prelude, TimeProvider time, EngineMetrics? metrics = null, Func<IDirectSocketWrites?>? direct = null) =>
+        RunAsync(output, subscriber.Messages, static message => message.SseFrame, subscriber, prelude, time, metrics, direct);
 
     /// <summary>Writes <paramref name="prelude"/>, then the frame of every item of <paramref name="items"/> until it completes.</summary>
     /// <returns>Whether the stream ended because <paramref name="items"/> completed (rather than the client leaving).</returns>
@@ -35,7 +40,8 @@ internal static class SseStreamWriter
         IKeepAliveTarget connection,
         ReadOnlyMemory<byte> prelude,
         TimeProvider time,
-        EngineMetrics? metrics = null)
+        EngineMetrics? metrics = null,
+        Func<IDirectSocketWrites?>? direct = null)
     {
         output.Write(prelude.Span);
         if (!await FlushAsync(output, connection, time))
@@ -43,18 +49,38 @@ internal static class SseStreamWriter
             return false;
         }
 
+        // Asked after the headers are out: whether the response is chunked is known only then.
+        var socket = direct?.Invoke();
+        var batch = new List<ReadOnlyMemory<byte>>();
+        var scratch = socket is null ? null : new byte[SmallChunkBytes];
         while (await items.WaitToReadAsync())
         {
-            var written = 0;
+            batch.Clear();
             long bytes = 0;
-            for (; written < MaxFramesPerFlush && bytes < MaxBytesPerFlush && items.TryRead(out var item); written++)
+            while (batch.Count < MaxFramesPerFlush && bytes < MaxBytesPerFlush && items.TryRead(out var item))
             {
                 var frame = frameOf(item);
-                output.Write(frame.Span);
+                batch.Add(frame);
                 bytes += frame.Length;
             }
 
-            metrics?.FramesDelivered(written);
+            metrics?.FramesDelivered(batch.Count);
+
+            if (socket is not null && TryWriteDirect(socket, batch, (int)bytes, scratch!, out var queued))
+            {
+                if (!queued.IsCompletedSuccessfully && !await CompletedAsync(queued))
+                {
+                    return false;
+                }
+
+                Volatile.Write(ref connection.LastActivity, time.GetTimestamp());
+                continue;
+            }
+
+            foreach (var frame in batch)
+            {
+                output.Write(frame.Span);
+            }
 
             if (!await FlushAsync(output, connection, time))
             {
@@ -63,6 +89,43 @@ internal static class SseStreamWriter
         }
 
         return true;
+    }
+
+    /// <summary>The batch as one HTTP/1.1 chunk, straight to the socket (see <see cref="IDirectSocketWrites"/>).</summary>
+    private static bool TryWriteDirect(IDirectSocketWrites socket, List<ReadOnlyMemory<byte>> batch, int bytes, byte[] scratch, out ValueTask<FlushResult> queued)
+    {
+        // "<size in hex>\r\n" <frames> "\r\n"
+        var length = bytes + 8 + 2 + 2;
+        var rented = length <= scratch.Length ? null : ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            var span = (rented ?? scratch).AsSpan();
+            bytes.TryFormat(span, out var at, "x", CultureInfo.InvariantCulture);
+            span[at++] = (byte)'\r';
+            span[at++] = (byte)'\n';
+            foreach (var frame in batch)
+            {
+                frame.Span.CopyTo(span[at..]);
+                at += frame.Length;
+            }
+
+            span[at++] = (byte)'\r';
+            span[at++] = (byte)'\n';
+            return socket.TryWrite(span[..at], out queued);
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
+    }
+
+    private static async ValueTask<bool> CompletedAsync(ValueTask<FlushResult> flush)
+    {
+        var result = await flush;
+        return !result.IsCompleted && !result.IsCanceled;
     }
 
     private static async ValueTask<bool> FlushAsync(PipeWriter output, IKeepAliveTarget connection, TimeProvider time)

@@ -1,0 +1,284 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
+
+namespace AiWebEngine.Hosting;
+
+/// <summary>
+/// Kestrel connection middleware: what a connection's response writer flushes is sent to the socket
+/// at once, on the flushing thread, instead of being handed to Kestrel's send loop on its I/O queue.
+/// </summary>
+/// <remarks>
+/// <para>
+/// A stream fan-out flushes one small frame to thousands of connections per message; the hop to
+/// Kestrel's I/O queue cost about as much server CPU as the <c>send</c> itself (see
+/// <c>bench/results/fanout-profile.md</c>). Here the connection's output is a pipe whose reader runs
+/// inline: a flush wakes the send loop in the flushing thread, the non-blocking socket takes the bytes
+/// (<see cref="Socket.SendAsync(ReadOnlyMemory{byte}, SocketFlags, CancellationToken)"/> tries a
+/// synchronous send first) and the flush returns. Only when the socket's send buffer is full (a slow
+/// client) does the loop wait for the socket, asynchronously, like Kestrel's own; the pipe's
+/// pause threshold (Kestrel's <c>MaxResponseBufferSize</c>) then holds the writer back as before.
+/// Requests are still read and run on Kestrel's threads: only sending moves.
+/// </para>
+/// <para>
+/// It applies to connections on Kestrel's socket transport (anything else has no socket to write to and
+/// keeps its transport); TLS, if configured after it, encrypts into this output. When the response side
+/// ends, what is left is sent and Kestrel's own output is completed, so Kestrel shuts the socket down as
+/// usual; when Kestrel aborts the connection, the pending send fails and the writer sees the pipe
+/// completed. <c>AiWebEngine:Http:InlineSocketSends</c> = false turns it off.
+/// </para>
+/// </remarks>
+internal sealed class InlineSocketSends(long? maxResponseBufferSize)
+{
+    public async Task OnConnectionAsync(ConnectionContext connection, ConnectionDelegate next)
+    {
+        if (connection.Features.Get<IConnectionSocketFeature>()?.Socket is not { } socket)
+        {
+            await next(connection);
+            return;
+        }
+
+        var original = connection.Transport;
+        var output = new SocketOutput(socket, original.Output, connection.Features.Get<IMemoryPoolFeature>()?.MemoryPool, maxResponseBufferSize);
+        connection.Transport = new DuplexPipe(original.Input, output.Writer);
+        connection.Features.Set<IDirectSocketWrites>(output);
+        try
+        {
+            await next(connection);
+        }
+        finally
+        {
+            await output.CompleteAsync();
+            connection.Transport = original;
+        }
+    }
+
+    private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe
+    {
+        public PipeReader Input { get; } = input;
+
+        public PipeWriter Output { get; } = output;
+    }
+
+    /// <summary>A connection's output pipe and the loop that sends what is flushed into it.</summary>
+    private sealed class SocketOutput : IDirectSocketWrites
+    {
+        private readonly Socket _socket;
+        private readonly PipeWriter _kestrelOutput;
+        private readonly Pipe _pipe;
+        private readonly Task _sending;
+        private readonly Lock _sync = new();
+        private List<ArraySegment<byte>>? _segments;
+
+        // Under _sync. Busy: the pipe may hold bytes not yet sent (set before a flush makes them
+        // readable, cleared only when the send loop finds the pipe empty), so a direct write must wait.
+        private bool _busy;
+        private bool _closed;
+
+        public SocketOutput(Socket socket, PipeWriter kestrelOutput, MemoryPool<byte>? pool, long? maxBufferSize)
+        {
+            _socket = socket;
+            // Sends on the calling thread must never wait for the client: a full socket buffer is
+            // reported (WouldBlock), not waited out. Asynchronous sends are not affected.
+            _socket.Blocking = false;
+            _kestrelOutput = kestrelOutput;
+            // Kestrel's limit is the pause threshold; unlimited (null) keeps a bound anyway.
+            var pause = maxBufferSize is > 0 ? maxBufferSize.Value : 1024 * 1024;
+            _pipe = new Pipe(new PipeOptions(
+                pool: pool,
+                readerScheduler: PipeScheduler.Inline,
+                writerScheduler: PipeScheduler.ThreadPool,
+                pauseWriterThreshold: pause,
+                resumeWriterThreshold: pause / 2,
+                useSynchronizationContext: false));
+            Writer = new MarkingWriter(_pipe.Writer, this);
+            _sending = SendLoopAsync();
+        }
+
+        public PipeWriter Writer { get; }
+
+        /// <inheritdoc />
+        public bool TryWrite(ReadOnlySpan<byte> bytes, out ValueTask<FlushResult> queued)
+        {
+            queued = default;
+            lock (_sync)
+            {
+                if (_busy || _closed)
+                {
+                    return false;
+                }
+
+                var sent = _socket.Send(bytes, SocketFlags.None, out var error);
+                if (error is not (SocketError.Success or SocketError.WouldBlock))
+                {
+                    // The connection broke: the bytes are lost with it, and the next write through
+                    // the pipe ends the writer (Kestrel also sees the socket close and aborts).
+                    _closed = true;
+                    return true;
+                }
+
+                if (sent == bytes.Length)
+                {
+                    return true;
+                }
+
+                // The socket's buffer is full (a slow client): the rest waits in the pipe, in order.
+                _busy = true;
+                _pipe.Writer.Write(bytes[Math.Max(sent, 0)..]);
+            }
+
+            queued = _pipe.Writer.FlushAsync();
+            return true;
+        }
+
+        /// <summary>Waits until what was flushed is sent (or the connection failed), then ends Kestrel's own output.</summary>
+        public async Task CompleteAsync()
+        {
+            // Kestrel completes the writer when the connection's requests are done; this is for the
+            // connection delegate failing before that.
+            await _pipe.Writer.CompleteAsync();
+            await _sending;
+        }
+
+        private void MarkBusy()
+        {
+            lock (_sync)
+            {
+                _busy = true;
+            }
+        }
+
+        private async Task SendLoopAsync()
+        {
+            var reader = _pipe.Reader;
+            Exception? failure = null;
+            try
+            {
+                while (true)
+                {
+                    ReadResult result;
+                    bool ready;
+                    lock (_sync)
+                    {
+                        ready = reader.TryRead(out result);
+                        _busy = ready;
+                    }
+
+                    if (!ready)
+                    {
+                        // A flush marks the output busy before its bytes become readable here.
+                        result = await reader.ReadAsync();
+                    }
+
+                    var buffer = result.Buffer;
+                    try
+                    {
+                        if (!buffer.IsEmpty)
+                        {
+                            await SendAsync(buffer);
+                        }
+                    }
+                    finally
+                    {
+                        reader.AdvanceTo(buffer.End);
+                    }
+
+                    if (result.IsCompleted || result.IsCanceled)
+                    {
+                        break;
+                    }
+                }
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // The connection was aborted or broke (or its writer failed): the writer sees the pipe completed.
+                failure = e;
+            }
+            finally
+            {
+                lock (_sync)
+                {
+                    _closed = true;
+                }
+
+                await reader.CompleteAsync(failure);
+                // Kestrel's send loop never got a byte; completing it lets Kestrel shut the socket down.
+                await _kestrelOutput.CompleteAsync();
+            }
+        }
+
+        private ValueTask<int> SendAsync(in ReadOnlySequence<byte> buffer)
+        {
+            if (buffer.IsSingleSegment)
+            {
+                return _socket.SendAsync(buffer.First, SocketFlags.None);
+            }
+
+            var segments = _segments ??= [];
+            segments.Clear();
+            foreach (var memory in buffer)
+            {
+                segments.Add(MemoryMarshal.TryGetArray(memory, out var array) ? array : new ArraySegment<byte>(memory.ToArray()));
+            }
+
+            return new ValueTask<int>(_socket.SendAsync(segments, SocketFlags.None));
+        }
+
+        /// <summary>Kestrel's view of the pipe: each flush marks the output busy first.</summary>
+        private sealed class MarkingWriter(PipeWriter inner, SocketOutput output) : PipeWriter
+        {
+            public override bool CanGetUnflushedBytes => inner.CanGetUnflushedBytes;
+
+            public override long UnflushedBytes => inner.UnflushedBytes;
+
+            public override void Advance(int bytes) => inner.Advance(bytes);
+
+            public override Memory<byte> GetMemory(int sizeHint = 0) => inner.GetMemory(sizeHint);
+
+            public override Span<byte> GetSpan(int sizeHint = 0) => inner.GetSpan(sizeHint);
+
+            public override void CancelPendingFlush() => inner.CancelPendingFlush();
+
+            public override void Complete(Exception? exception = null)
+            {
+                output.MarkBusy();
+                inner.Complete(exception);
+            }
+
+            public override ValueTask CompleteAsync(Exception? exception = null)
+            {
+                output.MarkBusy();
+                return inner.CompleteAsync(exception);
+            }
+
+            public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default)
+            {
+                output.MarkBusy();
+                return inner.FlushAsync(cancellationToken);
+            }
+        }
+    }
+}
+
+/// <summary>
+/// A connection feature of <see cref="InlineSocketSends"/>: sends bytes that are already in the
+/// connection's wire format straight to the socket, skipping the response writer, when nothing else is
+/// waiting to be sent.
+/// </summary>
+/// <remarks>
+/// Only for a writer that owns the response (an event stream after its headers are out) and knows
+/// its framing (HTTP/1.1 chunks, no TLS).
+/// </remarks>
+internal interface IDirectSocketWrites
+{
+    /// <summary>
+    /// Sends <paramref name="bytes"/>, or what the socket does not take now, in order after it.
+    /// </summary>
+    /// <param name="bytes">The bytes, framed for the wire.</param>
+    /// <param name="queued">When part of the bytes had to wait: the flush to await (back-pressure).</param>
+    /// <returns>False when other bytes are still waiting to be sent (nothing was taken: write through the response instead).</returns>
+    bool TryWrite(ReadOnlySpan<byte> bytes, out ValueTask<FlushResult> queued);
+}
