@@ -33,7 +33,7 @@ internal static class SseStreamWriter
 
     /// <summary>Writes <paramref name="prelude"/>, then the frame of every item of <paramref name="items"/> until it completes.</summary>
     /// <returns>Whether the stream ended because <paramref name="items"/> completed (rather than the client leaving).</returns>
-    public static async Task<bool> RunAsync<T>(
+    public static Task<bool> RunAsync<T>(
         PipeWriter output,
         ChannelReader<T> items,
         Func<T, ReadOnlyMemory<byte>> frameOf,
@@ -42,6 +42,24 @@ internal static class SseStreamWriter
         TimeProvider time,
         EngineMetrics? metrics = null,
         Func<IDirectSocketWrites?>? direct = null)
+    {
+        // The writer wakes once per message per connection and needs nothing of the request's
+        // execution context (activity, logging scopes): not capturing it saves restoring it each time.
+        using (ExecutionContext.SuppressFlow())
+        {
+            return WriteAsync(output, items, frameOf, connection, prelude, time, metrics, direct);
+        }
+    }
+
+    private static async Task<bool> WriteAsync<T>(
+        PipeWriter output,
+        ChannelReader<T> items,
+        Func<T, ReadOnlyMemory<byte>> frameOf,
+        IKeepAliveTarget connection,
+        ReadOnlyMemory<byte> prelude,
+        TimeProvider time,
+        EngineMetrics? metrics,
+        Func<IDirectSocketWrites?>? direct)
     {
         output.Write(prelude.Span);
         if (!await FlushAsync(output, connection, time))
