@@ -480,8 +480,26 @@ internal static class Scenarios
             o.Int("receive-buffer", receiveBuffer),
             o.Bool("reconnect", true),
             o.String("reconnect-delay-ms", "") is { Length: > 0 } delay ? int.Parse(delay, System.Globalization.CultureInfo.InvariantCulture) : null,
-            s_microsecondsPerTick);
+            s_microsecondsPerTick,
+            Io(o) == "epoll" ? Pollers(o.Int("pollers", 1), o.Int("receive-buffer", receiveBuffer)) : null);
     }
+
+    /// <summary>
+    /// <c>--io</c>: <c>epoll</c> (the default; also the environment variable <c>SSELOAD_IO</c>) reads
+    /// the clients' sockets on <c>--pollers</c> dedicated epoll threads (1), <c>async</c> with one
+    /// <see cref="System.Net.Sockets.Socket.ReceiveAsync(Memory{byte}, System.Net.Sockets.SocketFlags, CancellationToken)"/> per read.
+    /// </summary>
+    public static string Io(Options o)
+    {
+        var io = o.String("io", Environment.GetEnvironmentVariable("SSELOAD_IO") is { Length: > 0 } env ? env : "epoll");
+        return io is "epoll" or "async" ? io : throw new ArgumentException($"--io is epoll or async, got {io}");
+    }
+
+    private static EpollPoller[]? s_pollers;
+
+    // One set of poller threads per process, shared by every client configuration of the run.
+    private static EpollPoller[] Pollers(int threads, int bufferBytes) =>
+        s_pollers ??= EpollPoller.Start(threads, bufferBytes);
 
     private static long CurrentRssKiB() => Proc.StatusKiB(Environment.ProcessId, "VmRSS");
 
