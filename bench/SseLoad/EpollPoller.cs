@@ -10,9 +10,11 @@ namespace SseLoad;
 /// read the stream without a thread-pool work item, a task or a second <c>recv</c> per delivery.
 /// </summary>
 /// <remarks>
-/// A socket is registered level-triggered: on readiness the poller reads it once into the thread's
-/// buffer and feeds the client's parser; when the read filled the buffer, the next <c>epoll_wait</c>
-/// reports the socket again. The socket never enters .NET's own socket engine (it is put in
+/// While it connects and writes its request a socket is registered level-triggered for writing; then
+/// edge-triggered for reading: on readiness the poller reads it into the thread's buffer and feeds
+/// the client's parser, and reads again only while a read filled the buffer (a short read means the
+/// queue was empty, and data arriving after it is a new edge). Edge-triggered, the kernel does not
+/// poll a socket a second time to find it drained, once per delivery. The socket never enters .NET's own socket engine (it is put in
 /// non-blocking mode and only used synchronously), so the kernel wakes one epoll instance per
 /// arrival, not two. The poller holds a reference on the socket's handle while it is registered, so
 /// its descriptor cannot be closed (and reused by another socket) under a <c>recv</c>.
@@ -28,6 +30,7 @@ internal sealed partial class EpollPoller
     private const uint EpollErr = 0x008;
     private const uint EpollHup = 0x010;
     private const uint EpollRdHup = 0x2000;
+    private const uint EpollEt = 0x80000000;
     private const int MsgDontWait = 0x40;
     private const int MsgNoSignal = 0x4000;
     private const int EIntr = 4;
@@ -224,7 +227,7 @@ internal sealed partial class EpollPoller
         }
 
         c.Sending = false;
-        if (Control(EpollCtlMod, c, EpollIn | EpollRdHup) != 0)
+        if (Control(EpollCtlMod, c, EpollIn | EpollRdHup | EpollEt) != 0)
         {
             End(c, new SocketException(Marshal.GetLastPInvokeError()));
         }
@@ -232,27 +235,42 @@ internal sealed partial class EpollPoller
 
     private void Receive(Connection c)
     {
-        var n = Recv(c.Fd, _buffer, _buffer.Length, MsgDontWait);
-        if (n > 0)
+        while (true)
         {
-            if (!c.Client.Feed(_buffer.AsSpan(0, (int)n), System.Diagnostics.Stopwatch.GetTimestamp(), _latency))
+            var n = Recv(c.Fd, _buffer, _buffer.Length, MsgDontWait);
+            if (n > 0)
             {
-                End(c, null);
+                if (!c.Client.Feed(_buffer.AsSpan(0, (int)n), System.Diagnostics.Stopwatch.GetTimestamp(), _latency))
+                {
+                    End(c, null);
+                    return;
+                }
+
+                if (n < _buffer.Length)
+                {
+                    return; // Drained: the next arrival is a new edge.
+                }
+
+                continue;
             }
 
-            return;
-        }
+            if (n == 0)
+            {
+                End(c, null); // The server closed the connection.
+                return;
+            }
 
-        if (n == 0)
-        {
-            End(c, null); // The server closed the connection.
-            return;
-        }
+            var error = Marshal.GetLastPInvokeError();
+            if (error == EAgain)
+            {
+                return;
+            }
 
-        var error = Marshal.GetLastPInvokeError();
-        if (error is not (EAgain or EIntr))
-        {
-            End(c, new SocketException(error));
+            if (error != EIntr)
+            {
+                End(c, new SocketException(error));
+                return;
+            }
         }
     }
 
