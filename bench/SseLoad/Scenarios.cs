@@ -126,15 +126,24 @@ internal static class Scenarios
 
             case "closed":
             {
-                var laggard = 0;
+                using var reached = new ManualResetEventSlim(false, spinCount: 1);
                 while (Stopwatch.GetTimestamp() < end)
                 {
-                    // Until every client has seq published − inflight nothing may be published; the
-                    // client found behind last time is checked first, so waiting costs one read a
-                    // millisecond instead of a pass over all N clients.
-                    if (!AllReached(clients, published - inflight, ref laggard))
+                    // Until every client has seq published − inflight nothing may be published. A client
+                    // found behind wakes this thread when it gets there (a disconnected one never does:
+                    // the wait times out), so waiting costs a few wake-ups and passes over the clients
+                    // per message instead of a pass every millisecond.
+                    var needed = published - inflight;
+                    if (!AllReached(clients, needed, out var laggard))
                     {
-                        Thread.Sleep(1);
+                        var c = clients[laggard];
+                        reached.Reset();
+                        c.WakeWhen(needed, reached);
+                        if (c.Connected && Volatile.Read(ref c.MaxSeq) < needed)
+                        {
+                            reached.Wait(10);
+                        }
+
                         continue;
                     }
 
@@ -475,22 +484,23 @@ internal static class Scenarios
     }
 
     /// <summary>
-    /// Whether every connected client has received seq <paramref name="seq"/>; the scan starts at
-    /// <paramref name="laggard"/>, and leaves there the first client found behind.
+    /// Whether every connected client has received seq <paramref name="seq"/>; if not,
+    /// <paramref name="laggard"/> is the last client in the array that has not. (The server writes to
+    /// its subscribers roughly in the order they connected, so that one is likely the last to receive.)
     /// </summary>
-    private static bool AllReached(SseClient[] clients, long seq, ref int laggard)
+    private static bool AllReached(SseClient[] clients, long seq, out int laggard)
     {
-        for (var i = 0; i < clients.Length; i++)
+        for (var i = clients.Length - 1; i >= 0; i--)
         {
-            var index = (laggard + i) % clients.Length;
-            var c = clients[index];
+            var c = clients[i];
             if (c.Connected && Volatile.Read(ref c.MaxSeq) < seq)
             {
-                laggard = index;
+                laggard = i;
                 return false;
             }
         }
 
+        laggard = -1;
         return true;
     }
 

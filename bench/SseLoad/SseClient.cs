@@ -72,6 +72,10 @@ internal sealed class SseClient(int index, ClientConfig config)
     // The histogram of the thread that is feeding the parser.
     private Histogram? _latency;
 
+    // The closed loop's wake-up (see WakeWhen).
+    private long _wakeAt = long.MaxValue;
+    private ManualResetEventSlim? _reached;
+
     // Checks.
     private ulong[] _seen = new ulong[64];
 
@@ -597,7 +601,22 @@ internal sealed class SseClient(int index, ClientConfig config)
         else
         {
             Volatile.Write(ref MaxSeq, seq);
+            if (seq >= _wakeAt)
+            {
+                _wakeAt = long.MaxValue;
+                _reached?.Set();
+            }
         }
+    }
+
+    /// <summary>
+    /// Sets <paramref name="reached"/> once this client has measured seq <paramref name="seq"/>
+    /// (the closed-loop publisher waits on its slowest client instead of polling).
+    /// </summary>
+    public void WakeWhen(long seq, ManualResetEventSlim reached)
+    {
+        _reached = reached;
+        Interlocked.Exchange(ref _wakeAt, seq);
     }
 
     /// <summary>
