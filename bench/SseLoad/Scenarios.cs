@@ -72,6 +72,8 @@ internal static class Scenarios
         var serverCpu0 = Proc.CpuMicroseconds(serverPid, clk);
         self.Refresh();
         var clientCpu0 = self.TotalProcessorTime;
+        var allocated0 = GC.GetTotalAllocatedBytes();
+        var gen0Collections0 = GC.CollectionCount(0);
         var rssBefore = Proc.StatusKiB(serverPid, "VmRSS");
         var machine0 = Proc.MachineTicks();
         var t0 = Stopwatch.GetTimestamp();
@@ -215,6 +217,8 @@ internal static class Scenarios
         var serverCpu1 = Proc.CpuMicroseconds(serverPid, clk);
         self.Refresh();
         var clientCpu1 = self.TotalProcessorTime;
+        var allocated = GC.GetTotalAllocatedBytes() - allocated0;
+        var gen0Collections = GC.CollectionCount(0) - gen0Collections0;
         var machine1 = Proc.MachineTicks();
         var samples = sampler.Stop();
         var rssAfter = Proc.StatusKiB(serverPid, "VmRSS");
@@ -311,7 +315,8 @@ internal static class Scenarios
             + $"({result.DeliveriesPerSecond:F0}/s), p50 {result.LatencyP50Ms:F2} ms, p99 {result.LatencyP99Ms:F2} ms, "
             + $"max {result.LatencyMaxMs:F1} ms, lost {result.Lost}, dup {result.Duplicates}, ooo {result.OutOfOrder}, "
             + $"disconnects {result.Disconnects}, server {result.ServerCpuMicrosecondsPerDelivery:F2} µs/delivery, "
-            + $"cores server {result.ServerCores:F2} client {result.ClientCores:F2} other {result.OtherCores:F2}");
+            + $"cores server {result.ServerCores:F2} client {result.ClientCores:F2} other {result.OtherCores:F2}; "
+            + $"client {result.ClientCpuMicrosecondsPerDelivery:F2} µs/delivery, allocated {allocated / 1024.0:F0} KiB ({gen0Collections} gen0 GCs)");
         if (result.Foreign > 0)
         {
             Log.Write($"{name}: {result.Foreign} messages were not this run's; the first: {result.FirstForeign}");
