@@ -115,7 +115,9 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# SseLoad with a time limit (its own --deadline ends it earlier).
+# SseLoad with a time limit (its own --deadline ends it earlier). Its clients read their sockets on
+# dedicated epoll threads (--io epoll, the default); SSELOAD_IO=async in the environment selects the
+# older Socket.ReceiveAsync path, to compare the two (bench/README.md).
 load() { local limit="$1"; shift; run_child timeout "$limit" dotnet "$LOAD" "$@"; }
 
 # npm_ci DIR: installs DIR's packages (pinned by its package-lock.json) unless PACKAGE is there.

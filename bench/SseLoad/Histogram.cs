@@ -50,6 +50,15 @@ internal sealed class Histogram
         return current;
     }
 
+    /// <summary>Adds a histogram that one thread records into (a poller's) to the process-wide set.</summary>
+    public static void Register(Histogram histogram)
+    {
+        lock (s_sync)
+        {
+            s_perThread.Add(histogram);
+        }
+    }
+
     /// <summary>The per-thread histograms merged (call after the load has stopped).</summary>
     public static Histogram MergeAllThreads()
     {

@@ -13,13 +13,19 @@ using SseLoad;
 //   SseLoad reload --port P --file F --template "…VERSION…" --out F.json   script change → new version serving
 //   SseLoad compare --engine DIR --peer DIR --out summary.md --chart chart.png   engine and peer side by side
 //
+// fanout and idle: --io epoll (default; SSELOAD_IO in the environment) reads the clients' sockets on
+// --pollers N (1) dedicated epoll threads; --io async uses one Socket.ReceiveAsync per read.
 // Every command stops by itself: --deadline (seconds, default 120) ends the process whatever happens.
-// Socket completions run their continuations on the epoll threads (one per CPU) instead of being
-// queued to the thread pool: the receive loops never block, and it saves a thread hop per read.
-// Read by System.Net.Sockets when its first socket is created, so it must be set before that.
-Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
-
 var options = Options.Parse(args);
+if (options.Command is "fanout" or "idle" && Scenarios.Io(options) == "async")
+{
+    // --io async: socket completions run their continuations on .NET's epoll threads (one per CPU)
+    // instead of being queued to the thread pool: the receive loops never block. Read by
+    // System.Net.Sockets when its first socket is created, so it must be set before that.
+    // (--io epoll reads the clients' sockets on threads of its own; see EpollPoller.)
+    Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
+}
+
 var deadline = options.Int("deadline", 120);
 var watchdog = new Thread(() =>
 {

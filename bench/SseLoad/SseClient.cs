@@ -9,7 +9,10 @@ namespace SseLoad;
 /// <summary>
 /// One Server-Sent-Events client on a raw socket: <c>GET /feed</c> over HTTP/1.1 (or, with protocol
 /// <c>graphql-sse</c>, <c>POST /graphql/sse</c> with a subscription), then a byte-level parser (status
-/// line and headers, chunked transfer coding, SSE lines) that checks every message.
+/// line and headers, chunked transfer coding, SSE lines) that checks every message. The socket is
+/// read by an <see cref="EpollPoller"/> thread (<c>--io epoll</c>, the default) or by a
+/// <see cref="Socket.ReceiveAsync(Memory{byte}, SocketFlags, CancellationToken)"/> loop (<c>--io async</c>);
+/// both feed <see cref="Feed"/>.
 /// </summary>
 /// <remarks>
 /// A message's data is <c>{"run":R,"seq":S,"t":T}</c> (see <see cref="Publisher"/>): <c>T</c> is the
@@ -44,8 +47,8 @@ internal sealed class SseClient(int index, ClientConfig config)
     private static ReadOnlySpan<byte> SeqKey => "seq"u8;
     private static ReadOnlySpan<byte> TimeKey => "t"u8;
 
-    private readonly byte[] _receive = new byte[config.ReceiveBufferBytes];
     private readonly TaskCompletionSource<bool> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private byte[]? _receive;
     private Socket? _socket;
     private volatile bool _stopping;
 
@@ -65,6 +68,13 @@ internal sealed class SseClient(int index, ClientConfig config)
     private bool _hasData;
     private byte[] _data = new byte[256];
     private int _dataLength;
+
+    // The histogram of the thread that is feeding the parser.
+    private Histogram? _latency;
+
+    // The closed loop's wake-up (see WakeWhen).
+    private long _wakeAt = long.MaxValue;
+    private ManualResetEventSlim? _reached;
 
     // Checks.
     private ulong[] _seen = new ulong[64];
@@ -153,24 +163,16 @@ internal sealed class SseClient(int index, ClientConfig config)
             try
             {
                 socket.Bind(new IPEndPoint(source, 0));
-                await socket.ConnectAsync(endpoint);
                 ResetParser();
-                await socket.SendAsync(Request(first ? 0 : LastEventId), SocketFlags.None);
+                var request = Request(first ? 0 : LastEventId);
                 first = false;
-                while (true)
+                if (config.Pollers is { } pollers)
                 {
-                    var n = await socket.ReceiveAsync(_receive, SocketFlags.None);
-                    if (n == 0)
-                    {
-                        break;
-                    }
-
-                    Feed(_receive.AsSpan(0, n), Stopwatch.GetTimestamp());
-                    if ((_http == HttpBody && Status != 200) || _chunkState == ChunkDone)
-                    {
-                        // An error answer, or the server ended the response: reconnect on a new socket.
-                        break;
-                    }
+                    await pollers[index % pollers.Length].RunAsync(this, socket, endpoint, request);
+                }
+                else
+                {
+                    await ReceiveAsync(socket, endpoint, request);
                 }
             }
             catch (Exception e) when (e is SocketException or ObjectDisposedException or IOException)
@@ -212,15 +214,46 @@ internal sealed class SseClient(int index, ClientConfig config)
         _ready.TrySetResult(false);
     }
 
+    /// <summary>
+    /// The <c>--io async</c> receive loop: one <see cref="Socket.ReceiveAsync(Memory{byte}, SocketFlags, CancellationToken)"/>
+    /// per read, continuing on the socket engine's or the thread pool's threads.
+    /// </summary>
+    private async Task ReceiveAsync(Socket socket, IPEndPoint endpoint, byte[] request)
+    {
+        await socket.ConnectAsync(endpoint);
+        await socket.SendAsync(request, SocketFlags.None);
+        var buffer = _receive ??= new byte[config.ReceiveBufferBytes];
+        while (true)
+        {
+            var n = await socket.ReceiveAsync(buffer, SocketFlags.None);
+            if (n == 0 || !Feed(buffer.AsSpan(0, n), Stopwatch.GetTimestamp(), Histogram.ForThisThread()))
+            {
+                break;
+            }
+        }
+    }
+
+    /// <summary>Set by <see cref="Stop"/>: the poller ends the connection at its next event.</summary>
+    public bool Stopping => _stopping;
+
     /// <summary>Closes the connection; <see cref="RunAsync"/> then ends without reconnecting.</summary>
     public void Stop()
     {
         _stopping = true;
         try
         {
-            _socket?.Dispose();
+            if (config.Pollers is null)
+            {
+                _socket?.Dispose();
+            }
+            else
+            {
+                // The poller owns the descriptor while it is registered: shut the connection down, which
+                // wakes the poller (it then unregisters the socket and RunAsync disposes it).
+                _socket?.Shutdown(SocketShutdown.Both);
+            }
         }
-        catch (ObjectDisposedException)
+        catch (Exception e) when (e is ObjectDisposedException or SocketException)
         {
         }
     }
@@ -262,19 +295,30 @@ internal sealed class SseClient(int index, ClientConfig config)
         _dataLength = 0;
     }
 
-    private void Feed(ReadOnlySpan<byte> bytes, long timestamp)
+    /// <summary>
+    /// Parses what one read returned (<paramref name="timestamp"/>: when; latencies go to
+    /// <paramref name="latency"/>, the reading thread's histogram). False when the connection is over:
+    /// an error answer, or the server ended the response (the client then reconnects on a new socket).
+    /// </summary>
+    public bool Feed(ReadOnlySpan<byte> bytes, long timestamp, Histogram latency)
     {
         Receives++;
         BytesReceived += bytes.Length;
         if (_http == HttpHeaders)
         {
             bytes = FeedHeaders(bytes);
-            if (_http == HttpHeaders || Status != 200)
+            if (_http == HttpHeaders)
             {
-                return;
+                return true;
+            }
+
+            if (Status != 200)
+            {
+                return false;
             }
         }
 
+        _latency = latency;
         if (_chunked)
         {
             FeedChunked(bytes, timestamp);
@@ -283,6 +327,8 @@ internal sealed class SseClient(int index, ClientConfig config)
         {
             FeedSse(bytes, timestamp);
         }
+
+        return _chunkState != ChunkDone;
     }
 
     /// <summary>Collects the response head; returns the body bytes that followed it.</summary>
@@ -531,7 +577,7 @@ internal sealed class SseClient(int index, ClientConfig config)
 
         Received++;
         LastDeliveryTimestamp = timestamp;
-        Histogram.ForThisThread().Record((long)((timestamp - sent) * config.MicrosecondsPerTick));
+        _latency!.Record((long)((timestamp - sent) * config.MicrosecondsPerTick));
 
         var word = (int)(seq >> 6);
         if (word >= _seen.Length)
@@ -555,7 +601,22 @@ internal sealed class SseClient(int index, ClientConfig config)
         else
         {
             Volatile.Write(ref MaxSeq, seq);
+            if (seq >= _wakeAt)
+            {
+                _wakeAt = long.MaxValue;
+                _reached?.Set();
+            }
         }
+    }
+
+    /// <summary>
+    /// Sets <paramref name="reached"/> once this client has measured seq <paramref name="seq"/>
+    /// (the closed-loop publisher waits on its slowest client instead of polling).
+    /// </summary>
+    public void WakeWhen(long seq, ManualResetEventSlim reached)
+    {
+        _reached = reached;
+        Interlocked.Exchange(ref _wakeAt, seq);
     }
 
     /// <summary>
@@ -636,4 +697,5 @@ internal sealed record ClientConfig(
     int ReceiveBufferBytes,
     bool Reconnect,
     int? ReconnectDelayMilliseconds,
-    double MicrosecondsPerTick);
+    double MicrosecondsPerTick,
+    EpollPoller[]? Pollers);
