@@ -30,10 +30,7 @@ internal sealed partial class ScriptInstance : IDisposable
     // The bootstrap's exports. Its functions are called with InvokeMethod: a function fetched with
     // GetProperty goes through a slower marshalling path (measured: ~150 µs against ~15 µs a call).
     private readonly ScriptObject _exports;
-    private readonly Lock _queueLock = new();
-    private readonly Queue<QueuedCall> _queue = new();
-    // A call runs (or the drain loop is on its way); guarded by _queueLock.
-    private bool _busy;
+    private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly ScriptWatchdog _watchdog;
     private readonly TimeProvider _time;
     private readonly TimeSpan _callTimeout;
@@ -108,7 +105,7 @@ internal sealed partial class ScriptInstance : IDisposable
     /// </summary>
     public int Registrations { get; set; }
 
-    /// <summary>The response the running handler produced; only touched by the running call.</summary>
+    /// <summary>The response the running handler produced; only touched while the gate is held.</summary>
     public ScriptResponse? CurrentResponse { get; set; }
 
     /// <summary>Runs the script's top-level code.</summary>
@@ -149,118 +146,9 @@ internal sealed partial class ScriptInstance : IDisposable
     public async Task<string?> ResolveAsync(string resolverRef, string argumentsJson, string contextJson, CancellationToken cancellationToken) =>
         await RunAsync(() => _exports.InvokeMethod("resolveField", resolverRef, argumentsJson, contextJson), cancellationToken) as string;
 
-    // Calls into the isolate run one at a time. The first caller of an idle isolate runs its call at
-    // once, on its own thread; callers that find it busy queue, and when the running call ends, one
-    // drain loop on the thread pool runs the queued calls back to back. With a semaphore, each waiter
-    // got the isolate only when its continuation was next picked from a thread-pool queue, and the
-    // isolate sat idle meanwhile (measured: 20,000 `{ hello }` queries/s used 1.1 of 2 cores).
-    private Task<object?> RunAsync(Func<object?> call, CancellationToken cancellationToken, Action? whileHeld = null)
+    private async Task<object?> RunAsync(Func<object?> call, CancellationToken cancellationToken, Action? whileHeld = null)
     {
-        if (cancellationToken.IsCancellationRequested)
-        {
-            return Task.FromCanceled<object?>(cancellationToken);
-        }
-
-        QueuedCall? queued = null;
-        lock (_queueLock)
-        {
-            if (_busy)
-            {
-                queued = new QueuedCall(call, whileHeld, ExecutionContext.Capture(), cancellationToken);
-                _queue.Enqueue(queued);
-            }
-            else
-            {
-                _busy = true;
-            }
-        }
-
-        if (queued is null)
-        {
-            return RunFirstAsync(call, whileHeld, cancellationToken);
-        }
-
-        queued.WatchCancellation();
-        return queued.Task;
-    }
-
-    private async Task<object?> RunFirstAsync(Func<object?> call, Action? whileHeld, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await CallAsync(call, whileHeld, cancellationToken);
-        }
-        finally
-        {
-            ReleaseIsolate();
-        }
-    }
-
-    // The running call has ended: the isolate is idle, or the drain loop takes the queued calls.
-    private void ReleaseIsolate()
-    {
-        lock (_queueLock)
-        {
-            if (_queue.Count == 0)
-            {
-                _busy = false;
-                return;
-            }
-        }
-
-        ThreadPool.UnsafeQueueUserWorkItem(static instance => _ = instance.DrainAsync(), this, preferLocal: false);
-    }
-
-    private async Task DrainAsync()
-    {
-        var inARow = 0;
-        while (true)
-        {
-            QueuedCall? next;
-            lock (_queueLock)
-            {
-                if (!_queue.TryDequeue(out next))
-                {
-                    _busy = false;
-                    return;
-                }
-            }
-
-            if (!next.TryStart())
-            {
-                continue; // Cancelled while it waited.
-            }
-
-            // The call runs in its caller's execution context (log scopes and the like), as it did
-            // when the caller ran it.
-            if (next.Context is { } context)
-            {
-                ExecutionContext.Restore(context);
-            }
-
-            try
-            {
-                next.Result = next.Call is null ? DisposeNow() : await CallAsync(next.Call, next.WhileHeld, next.CancellationToken);
-            }
-            catch (Exception e)
-            {
-                next.Error = e;
-            }
-
-            // The caller goes on from the thread pool's global queue, where any worker takes it, rather
-            // than from this thread's local queue, which waits while this loop runs.
-            ThreadPool.UnsafeQueueUserWorkItem(static call => call.Complete(), next, preferLocal: false);
-
-            // Let other work on this thread-pool thread run now and then.
-            if (++inARow % 64 == 0)
-            {
-                await Task.Yield();
-            }
-        }
-    }
-
-    private async Task<object?> CallAsync(Func<object?> call, Action? whileHeld, CancellationToken cancellationToken)
-    {
+        await _gate.WaitAsync(cancellationToken);
         var started = _time.GetTimestamp();
         var outcome = "error";
         try
@@ -308,79 +196,7 @@ internal sealed partial class ScriptInstance : IDisposable
         finally
         {
             Host.Metrics?.ScriptCalled(Uri, outcome, _time.GetElapsedTime(started));
-        }
-    }
-
-    private object? DisposeNow()
-    {
-        Dispose();
-        return null;
-    }
-
-    /// <summary>A call waiting for the isolate (<see cref="Call"/> <see langword="null"/>: dispose it).</summary>
-    private sealed class QueuedCall(Func<object?>? call, Action? whileHeld, ExecutionContext? context, CancellationToken cancellationToken)
-        : TaskCompletionSource<object?>
-    {
-        private const int Waiting = 0, Started = 1, Cancelled = 2;
-        private int _state;
-        private CancellationTokenRegistration _registration;
-
-        public Func<object?>? Call => call;
-
-        public Action? WhileHeld => whileHeld;
-
-        public CancellationToken CancellationToken => cancellationToken;
-
-        public ExecutionContext? Context => context;
-
-        /// <summary>A cancelled caller leaves the queue at once; a call that has started is not cancelled here.</summary>
-        public void WatchCancellation()
-        {
-            if (cancellationToken.CanBeCanceled)
-            {
-                _registration = cancellationToken.UnsafeRegister(static (state, token) => ((QueuedCall)state!).Cancel(token), this);
-            }
-        }
-
-        private void Cancel(CancellationToken token)
-        {
-            if (Interlocked.CompareExchange(ref _state, Cancelled, Waiting) == Waiting)
-            {
-                TrySetCanceled(token);
-            }
-        }
-
-        public object? Result { get; set; }
-
-        public Exception? Error { get; set; }
-
-        /// <summary>Hands the outcome to the caller.</summary>
-        public void Complete()
-        {
-            switch (Error)
-            {
-                case null:
-                    TrySetResult(Result);
-                    break;
-                case OperationCanceledException cancelled:
-                    TrySetCanceled(cancelled.CancellationToken);
-                    break;
-                default:
-                    TrySetException(Error);
-                    break;
-            }
-        }
-
-        /// <summary>Whether the call is to run (it was not cancelled while it waited).</summary>
-        public bool TryStart()
-        {
-            if (Interlocked.CompareExchange(ref _state, Started, Waiting) != Waiting)
-            {
-                return false;
-            }
-
-            _registration.Unregister();
-            return true;
+            _gate.Release();
         }
     }
 
@@ -483,31 +299,18 @@ internal sealed partial class ScriptInstance : IDisposable
         return reader.ReadToEnd();
     }
 
-    /// <summary>Waits for the running and queued calls to finish, then releases the isolate.</summary>
-    public Task DisposeWhenIdleAsync()
+    /// <summary>Waits for the running call to finish, then releases the isolate.</summary>
+    public async Task DisposeWhenIdleAsync()
     {
-        lock (_queueLock)
-        {
-            if (_busy)
-            {
-                var queued = new QueuedCall(null, null, null, CancellationToken.None);
-                _queue.Enqueue(queued);
-                return queued.Task;
-            }
-
-            _busy = true;
-        }
-
+        await _gate.WaitAsync();
         try
         {
             Dispose();
         }
         finally
         {
-            ReleaseIsolate();
+            _gate.Release();
         }
-
-        return Task.CompletedTask;
     }
 
     public void Dispose()

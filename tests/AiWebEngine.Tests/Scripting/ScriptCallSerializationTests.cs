@@ -5,10 +5,10 @@ using AiWebEngine.Tests.Infrastructure;
 namespace AiWebEngine.Tests.Scripting;
 
 /// <summary>
-/// Calls into one script run one at a time: callers that find the isolate busy queue, and the queued
-/// calls run back to back (ScriptInstance's call queue).
+/// Calls into one script run one at a time (SPEC: one isolate per script, calls serialized): callers
+/// that find the isolate busy wait their turn, and a caller that gives up while waiting is never run.
 /// </summary>
-public sealed class ScriptCallQueueTests
+public sealed class ScriptCallSerializationTests
 {
     private static readonly Dictionary<string, string?> LongTimeout = new() { ["AiWebEngine:Scripts:CallTimeout"] = "00:00:30" };
 
