@@ -1,5 +1,5 @@
 // Query phase of the GraphQL benchmark (bench/graphql.sh builds and starts the server, then runs
-// this): autocannon against `POST /graphql` with `{ hello }` (a JavaScript resolver) and, for
+// this): wrk (bench/wrk.mjs) against `POST /graphql` with `{ hello }` (a JavaScript resolver) and, for
 // comparison, the JavaScript HTTP route `GET /hello` of the same script; checks every answer and
 // writes a markdown section (bench/graphql.sh puts it at the top of bench/results/graphql.md).
 //
@@ -7,15 +7,15 @@
 //          [--server-pid PID] [--clock-ticks 100] [--summary FILE.json] [--peer]
 // (--peer: the server is bench/peer, GraphQL Yoga on Node.js; only the labels change.)
 // settings (environment): GRAPHQL_CONNECTIONS (50), GRAPHQL_DURATION (10 s), GRAPHQL_WARMUP (5 s),
-// GRAPHQL_PIPELINING (1), GRAPHQL_ROUNDS (3; the targets alternate and the median round is kept).
+// GRAPHQL_THREADS (2: wrk threads), GRAPHQL_ROUNDS (3; the targets alternate and the median round is kept).
+// Needs wrk on PATH (Debian/Ubuntu: apt-get install -y wrk).
 
 import { parseArgs } from "node:util";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { createRequire } from "node:module";
-import autocannon from "autocannon";
+import { runWrk, wrkVersion } from "./wrk.mjs";
 
-const autocannonVersion = createRequire(import.meta.url)("autocannon/package.json").version;
+const toolVersion = wrkVersion();
 
 const { values: args } = parseArgs({
   options: {
@@ -39,11 +39,16 @@ function intSetting(name, fallback, min, max) {
   return value;
 }
 
+// wrk sends one request at a time per connection (HTTP/1.1 keep-alive, as autocannon did by default).
+if ((process.env.GRAPHQL_PIPELINING ?? "1") !== "1") {
+  throw new Error("GRAPHQL_PIPELINING is no longer supported: the load tool is wrk, which does not pipeline requests");
+}
+
 const settings = {
   connections: intSetting("GRAPHQL_CONNECTIONS", 50, 1, 1000),
   duration: intSetting("GRAPHQL_DURATION", 10, 1, 120),
   warmup: intSetting("GRAPHQL_WARMUP", 5, 0, 60),
-  pipelining: intSetting("GRAPHQL_PIPELINING", 1, 1, 100),
+  threads: intSetting("GRAPHQL_THREADS", 2, 1, 16),
   rounds: intSetting("GRAPHQL_ROUNDS", 3, 1, 9),
 };
 
@@ -82,29 +87,23 @@ function serverCpuSeconds() {
 
 async function run(target, duration) {
   const serverBefore = serverCpuSeconds();
-  const clientBefore = process.cpuUsage();
-  const instance = autocannon({
+  const result = await runWrk({
     url: new URL(target.path, base).href,
     method: target.method,
     headers: target.headers,
     body: target.body,
+    expected: target.expected,
     connections: settings.connections,
-    pipelining: settings.pipelining,
+    threads: settings.threads,
     duration,
-    expectBody: target.expected,
-    timeout: 10,
+    clockTicks,
   });
-  // Bounded even if autocannon itself hangs: stop it well after its own end.
-  const guard = setTimeout(() => instance.stop(), (duration + 15) * 1000);
-  const result = await instance;
-  clearTimeout(guard);
-  const client = process.cpuUsage(clientBefore);
   const serverAfter = serverCpuSeconds();
   const seconds = result.duration || duration;
   const serverCpu = serverBefore === null || serverAfter === null ? null : serverAfter - serverBefore;
   result.bench = {
     serverCpuSeconds: serverCpu,
-    clientCpuSeconds: (client.user + client.system) / 1e6,
+    clientCpuSeconds: result.clientCpuSeconds,
     serverCpuPercent: serverCpu === null ? null : (serverCpu / seconds) * 100,
     serverCpuMicrosPerRequest: serverCpu === null || result.requests.total === 0 ? null : (serverCpu * 1e6) / result.requests.total,
   };
@@ -127,7 +126,7 @@ const fmt = (n, digits = 0) =>
   n === null || n === undefined || Number.isNaN(n) ? "n/a" : n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
 function summary(r) {
-  return `${fmt(r.requests.average)} req/s, mean ${fmt(r.latency.average, 2)} ms, p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms, ` +
+  return `${fmt(r.requests.average)} req/s, mean ${fmt(r.latency.average, 2)} ms, p50 ${fmt(r.latency.p50, 2)} ms, p99 ${fmt(r.latency.p99, 2)} ms, ` +
     `server CPU ${fmt(r.bench.serverCpuPercent)} % (${fmt(r.bench.serverCpuMicrosPerRequest)} µs/request), client CPU ${fmt(r.bench.clientCpuPercent)} %`;
 }
 
@@ -143,7 +142,7 @@ if (settings.warmup > 0) {
 const rounds = Object.fromEntries(targets.map((t) => [t.key, []]));
 for (let round = 1; round <= settings.rounds; round++) {
   for (const target of targets) {
-    log(`round ${round}/${settings.rounds} ${target.method} ${target.path}: ${settings.connections} connections, ${settings.duration} s, pipelining ${settings.pipelining}`);
+    log(`round ${round}/${settings.rounds} ${target.method} ${target.path}: ${settings.connections} connections, ${settings.threads} wrk threads, ${settings.duration} s`);
     const result = await run(target, settings.duration);
     check(target, result);
     rounds[target.key].push(result);
@@ -164,14 +163,14 @@ function median(results) {
 const gq = median(rounds.graphql);
 const route = median(rounds.route);
 const row = (target, r) =>
-  `| ${target.label} | ${fmt(r.requests.average)} | ${fmt(r.latency.average, 2)} | ${r.latency.p50} | ${r.latency.p99} | ${fmt(r.bench.serverCpuMicrosPerRequest)} | ${fmt(r.bench.serverCpuPercent)} % | ${fmt(r.bench.clientCpuPercent)} % |`;
+  `| ${target.label} | ${fmt(r.requests.average)} | ${fmt(r.latency.average, 2)} | ${fmt(r.latency.p50, 2)} | ${fmt(r.latency.p99, 2)} | ${fmt(r.bench.serverCpuMicrosPerRequest)} | ${fmt(r.bench.serverCpuPercent)} % | ${fmt(r.bench.clientCpuPercent)} % |`;
 const allRounds = (key) => rounds[key].map((r) => fmt(r.requests.average)).join(", ");
 
 const lines = [
   "## Queries",
   "",
-  `autocannon ${autocannonVersion} on node ${process.version}, same machine, over 127.0.0.1; ` +
-    `${settings.connections} connections, pipelining ${settings.pipelining}, ${settings.duration} s per run; ` +
+  `${toolVersion} (${settings.threads} threads), same machine, over 127.0.0.1; ` +
+    `${settings.connections} connections (HTTP/1.1 keep-alive, no pipelining), ${settings.duration} s per run; ` +
     `${settings.rounds} round${settings.rounds > 1 ? "s, targets alternating, median round shown" : ""}; ${settings.warmup} s warm-up per target first.`,
   "",
   "| target | requests/s (avg) | mean latency (ms) | p50 latency (ms) | p99 latency (ms) | server CPU µs/request | server CPU | client CPU |",
@@ -181,8 +180,8 @@ const lines = [
   `| **GraphQL / route** | **${fmt((gq.requests.average / route.requests.average) * 100, 1)} %** | | | | | | |`,
   "",
   ...(settings.rounds > 1 ? [`Requests/s of every round: GraphQL ${allRounds("graphql")}; route ${allRounds("route")}.`] : []),
-  "Latency percentiles have a resolution of 1 ms. Server and client CPU are percent of one core (the server process from /proc,",
-  "autocannon from node). Every answer was checked: status 200 and the exact body (`{\"data\":{\"hello\":\"Hello, world!\"}}`,",
+  "Latency in ms as wrk measures it (µs resolution). Server and client CPU are percent of one core (the server process from /proc,",
+  "wrk from its rusage). Every answer was checked: status 200 and the exact body (`{\"data\":{\"hello\":\"Hello, world!\"}}`,",
   "`Hello, world!`); no errors, no timeouts. The C# baseline of the same machine is in `bench/results/http.md` (`bash bench/http.sh`).",
   "",
 ];

@@ -2,7 +2,7 @@
 # GraphQL benchmark (bench/graphql/scripts/bench.js):
 #   (a) queries/s of `{ hello }` over POST /graphql, answered by a JavaScript resolver
 #       (registerGraphQLQuery), next to the JavaScript HTTP route GET /hello of the same script
-#       (autocannon, bench/graphql-bench.mjs);
+#       (wrk, bench/graphql-bench.mjs and bench/wrk.mjs);
 #   (b) subscription fan-out: N graphql-sse clients (distinct connections mode, POST /graphql/sse
 #       with `subscription { liveEvents }`), events triggered by POST /publish, whose handler calls
 #       sendSubscriptionMessage("liveEvents", body) (bench/SseLoad --protocol graphql-sse): N = 100,
@@ -13,14 +13,14 @@
 #   bash bench/graphql.sh                      # the engine, about 6 minutes after the build
 #   BENCH_TARGET=peer bash bench/graphql.sh    # the peer: GraphQL Yoga 5 on Node.js (bench/peer)
 #
-# Builds the server and bench/SseLoad in Release, installs autocannon (npm ci) if needed, starts
+# Builds the server and bench/SseLoad in Release (needs wrk on PATH: apt-get install -y wrk), starts
 # the server on a free 127.0.0.1 port, runs (a) then (b) on it, stops it (always: trap, also on
 # failure or Ctrl-C; every step has a time limit) and writes bench/results/graphql.md; raw JSON and
 # the server log go to bench/results/raw/<target>/ (not committed). The peer's report is
 # bench/results/graphql-peer.md.
 #
 # Settings (environment): GRAPHQL_CONNECTIONS (50), GRAPHQL_DURATION (10 s per query run),
-# GRAPHQL_WARMUP (5 s), GRAPHQL_PIPELINING (1), GRAPHQL_ROUNDS (3; 0 skips the queries);
+# GRAPHQL_WARMUP (5 s), GRAPHQL_THREADS (2 wrk threads), GRAPHQL_ROUNDS (3; 0 skips the queries);
 # GRAPHQL_CLIENTS ("100 1000 5000"; "" skips the fan-out), GRAPHQL_RATE (100), GRAPHQL_FANOUT_DURATION
 # (10 s), GRAPHQL_MODES ("one closed fixed"; also "open"), BENCH_TARGET (engine; or peer),
 # GRAPHQL_QUIET_WAIT (20 s: how long to wait before each fan-out scenario for other processes to
@@ -41,12 +41,11 @@ QUERY="subscription { liveEvents }"
 source "$BENCH_DIR/lib.sh"
 OUT="${GRAPHQL_OUT:-$BENCH_DIR/results/graphql$OUT_SUFFIX.md}"
 command -v node >/dev/null || die "node is not on PATH"
-command -v npm >/dev/null || die "npm is not on PATH"
+require_wrk
 
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
-# 1. autocannon (pinned by bench/package-lock.json), the builds.
-npm_ci "$BENCH_DIR" autocannon
+# 1. The builds.
 build_all
 mkdir -p "$RAW"
 rm -f "$RAW"/graphql-*.json "$RAW/graphql-queries.md"
@@ -66,7 +65,7 @@ start_server run graphql_ready
 q_rounds="${GRAPHQL_ROUNDS:-3}"
 if ((q_rounds > 0)); then
   q_budget=$((60 + 2 * q_rounds * (${GRAPHQL_DURATION:-10} + 15) + 2 * (${GRAPHQL_WARMUP:-5} + 15)))
-  log "queries: autocannon, POST /graphql { hello } and GET /hello"
+  log "queries: wrk, POST /graphql { hello } and GET /hello"
   peer_flag=()
   [[ "$TARGET" == peer ]] && peer_flag=(--peer)
   run_child timeout "$q_budget" node "$BENCH_DIR/graphql-bench.mjs" --base "$BASE" --out "$RAW/graphql-queries.md" \

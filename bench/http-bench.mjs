@@ -1,19 +1,19 @@
 // Load phase of the HTTP benchmark (bench/http.sh builds and starts the server, then runs this).
-// Runs autocannon against the JavaScript route and the C# baseline endpoint of a loopback
+// Runs wrk (bench/wrk.mjs) against the JavaScript route and the C# baseline endpoint of a loopback
 // server, checks every answer, and writes a markdown table.
 //
 // usage: node bench/http-bench.mjs --base http://127.0.0.1:PORT --out FILE.md
 //          [--raw DIR] [--server-pid PID] [--clock-ticks 100] [--machine TEXT] [--dotnet TEXT] ...
 // settings (environment): BENCH_CONNECTIONS (50), BENCH_DURATION (10 s), BENCH_WARMUP (5 s),
-// BENCH_PIPELINING (1), BENCH_ROUNDS (3; the targets alternate and the median round is kept).
+// BENCH_THREADS (2: wrk threads), BENCH_ROUNDS (3; the targets alternate and the median round is kept).
+// Needs wrk on PATH (Debian/Ubuntu: apt-get install -y wrk).
 
 import { parseArgs } from "node:util";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { createRequire } from "node:module";
-import autocannon from "autocannon";
+import { runWrk, wrkVersion } from "./wrk.mjs";
 
-const autocannonVersion = createRequire(import.meta.url)("autocannon/package.json").version;
+const toolVersion = wrkVersion();
 
 const { values: args } = parseArgs({
   options: {
@@ -40,11 +40,16 @@ function intSetting(name, fallback, min, max) {
   return value;
 }
 
+// wrk sends one request at a time per connection (HTTP/1.1 keep-alive, as autocannon did by default).
+if ((process.env.BENCH_PIPELINING ?? "1") !== "1") {
+  throw new Error("BENCH_PIPELINING is no longer supported: the load tool is wrk, which does not pipeline requests");
+}
+
 const settings = {
   connections: intSetting("BENCH_CONNECTIONS", 50, 1, 1000),
   duration: intSetting("BENCH_DURATION", 10, 1, 120),
   warmup: intSetting("BENCH_WARMUP", 5, 0, 60),
-  pipelining: intSetting("BENCH_PIPELINING", 1, 1, 100),
+  threads: intSetting("BENCH_THREADS", 2, 1, 16),
   rounds: intSetting("BENCH_ROUNDS", 3, 1, 9),
 };
 
@@ -76,25 +81,19 @@ function serverCpuSeconds() {
 
 async function run(target, duration) {
   const serverBefore = serverCpuSeconds();
-  const clientBefore = process.cpuUsage();
-  const instance = autocannon({
+  const result = await runWrk({
     url: new URL(target.path, base).href,
+    expected: EXPECTED,
     connections: settings.connections,
-    pipelining: settings.pipelining,
+    threads: settings.threads,
     duration,
-    expectBody: EXPECTED,
-    timeout: 10,
+    clockTicks,
   });
-  // Bounded even if autocannon itself hangs: stop it well after its own end.
-  const guard = setTimeout(() => instance.stop(), (duration + 15) * 1000);
-  const result = await instance;
-  clearTimeout(guard);
-  const client = process.cpuUsage(clientBefore);
   const serverAfter = serverCpuSeconds();
   const seconds = result.duration || duration;
   result.bench = {
     serverCpuSeconds: serverBefore === null || serverAfter === null ? null : serverAfter - serverBefore,
-    clientCpuSeconds: (client.user + client.system) / 1e6,
+    clientCpuSeconds: result.clientCpuSeconds,
   };
   result.bench.serverCpuPercent = result.bench.serverCpuSeconds === null ? null : (result.bench.serverCpuSeconds / seconds) * 100;
   result.bench.clientCpuPercent = (result.bench.clientCpuSeconds / seconds) * 100;
@@ -118,7 +117,7 @@ const fmt = (n, digits = 0) =>
   n === null || n === undefined || Number.isNaN(n) ? "n/a" : n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
 function summary(r) {
-  return `${fmt(r.requests.average)} req/s, mean ${fmt(r.latency.average, 2)} ms, p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms, ` +
+  return `${fmt(r.requests.average)} req/s, mean ${fmt(r.latency.average, 2)} ms, p50 ${fmt(r.latency.p50, 2)} ms, p99 ${fmt(r.latency.p99, 2)} ms, ` +
     `server CPU ${fmt(r.bench.serverCpuPercent)} % (${fmt(r.bench.serverCpuMicrosPerRequest)} µs/request), client CPU ${fmt(r.bench.clientCpuPercent)} %`;
 }
 
@@ -134,7 +133,7 @@ if (settings.warmup > 0) {
 const rounds = Object.fromEntries(targets.map((t) => [t.key, []]));
 for (let round = 1; round <= settings.rounds; round++) {
   for (const target of targets) {
-    log(`round ${round}/${settings.rounds} ${target.path}: ${settings.connections} connections, ${settings.duration} s, pipelining ${settings.pipelining}`);
+    log(`round ${round}/${settings.rounds} ${target.path}: ${settings.connections} connections, ${settings.threads} wrk threads, ${settings.duration} s`);
     const result = await run(target, settings.duration);
     check(target, result);
     rounds[target.key].push(result);
@@ -156,7 +155,7 @@ const js = median(rounds.js);
 const cs = median(rounds.cs);
 const times = (a, b) => (a === null || b === null || !(b > 0) ? "n/a" : `${fmt(a / b, 2)}x`);
 const row = (target, r) =>
-  `| ${target.label} | ${fmt(r.requests.average)} | ${fmt(r.latency.average, 2)} | ${r.latency.p50} | ${r.latency.p99} | ${fmt(r.bench.serverCpuMicrosPerRequest)} | ${fmt(r.bench.serverCpuPercent)} % | ${fmt(r.bench.clientCpuPercent)} % |`;
+  `| ${target.label} | ${fmt(r.requests.average)} | ${fmt(r.latency.average, 2)} | ${fmt(r.latency.p50, 2)} | ${fmt(r.latency.p99, 2)} | ${fmt(r.bench.serverCpuMicrosPerRequest)} | ${fmt(r.bench.serverCpuPercent)} % | ${fmt(r.bench.clientCpuPercent)} % |`;
 const allRounds = (key) => rounds[key].map((r) => fmt(r.requests.average)).join(", ");
 
 const lines = [
@@ -166,9 +165,9 @@ const lines = [
   `- machine: ${args.machine}`,
   ...(args["load-before"] ? [`- load average before the run (1, 5, 15 min): ${args["load-before"]}`] : []),
   `- .NET: ${args.dotnet}`,
-  `- client: autocannon ${autocannonVersion} on node ${process.version}, same machine, over 127.0.0.1`,
+  `- client: ${toolVersion} (${settings.threads} threads), same machine, over 127.0.0.1`,
   ...(args.commit ? [`- commit: ${args.commit}`] : []),
-  `- load: ${settings.connections} connections, pipelining ${settings.pipelining}, ${settings.duration} s per run; ` +
+  `- load: ${settings.connections} connections (HTTP/1.1 keep-alive, no pipelining), ${settings.duration} s per run; ` +
     `${settings.rounds} round${settings.rounds > 1 ? "s, targets alternating, median round shown" : ""}; ${settings.warmup} s warm-up per target first`,
   "",
   "| target | requests/s (avg) | mean latency (ms) | p50 latency (ms) | p99 latency (ms) | server CPU µs/request | server CPU | client CPU |",
@@ -178,8 +177,8 @@ const lines = [
   `| **JS / C#** | **${fmt((js.requests.average / cs.requests.average) * 100, 1)} %** | ${times(js.latency.average, cs.latency.average)} | ${times(js.latency.p50, cs.latency.p50)} | ${times(js.latency.p99, cs.latency.p99)} | ${times(js.bench.serverCpuMicrosPerRequest, cs.bench.serverCpuMicrosPerRequest)} | | |`,
   "",
   ...(settings.rounds > 1 ? [`Requests/s of every round: JS ${allRounds("js")}; C# ${allRounds("cs")}.`] : []),
-  "Latency percentiles have a resolution of 1 ms. Server and client CPU are percent of one core",
-  "(the server process from /proc, autocannon from node); client, server and anything else running share the machine's cores.",
+  "Latency in ms as wrk measures it (µs resolution). Server and client CPU are percent of one core",
+  "(the server process from /proc, wrk from its rusage); client, server and anything else running share the machine's cores.",
   "Every answer was checked: status 200 and the body `Hello, world!`; no errors, no timeouts.",
   "Reproduce with `bash bench/http.sh`.",
   "",

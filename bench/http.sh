@@ -5,12 +5,12 @@
 #   bash bench/http.sh
 #
 # Builds the server in Release, starts it on a free 127.0.0.1 port with bench/scripts and the
-# baseline endpoint on, waits until /hello answers, warms up, runs autocannon against both
+# baseline endpoint on, waits until /hello answers, warms up, runs wrk against both
 # targets, stops the server (always, also on failure or Ctrl-C) and writes bench/results/http.md.
 # Every step has a time limit; with the defaults the whole run takes about 80 s after the build.
 #
 # Settings (environment): BENCH_CONNECTIONS (50), BENCH_DURATION (10 s per run), BENCH_WARMUP
-# (5 s per target), BENCH_PIPELINING (1), BENCH_ROUNDS (3: the targets alternate and the median
+# (5 s per target), BENCH_THREADS (2 wrk threads), BENCH_ROUNDS (3: the targets alternate and the median
 # round is reported), BENCH_OUT (bench/results/http.md), BENCH_NO_BUILD=1 to reuse the last build.
 set -euo pipefail
 
@@ -30,9 +30,10 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 log() { printf '[bench] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-for tool in dotnet node npm curl timeout; do
+for tool in dotnet node curl timeout; do
   command -v "$tool" >/dev/null || die "$tool is not on PATH"
 done
+command -v wrk >/dev/null || die "wrk is not on PATH: it is the load tool of this benchmark (bench/README.md); install it with: apt-get install -y wrk"
 
 SERVER_PID=""
 stop_server() {
@@ -73,13 +74,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# 1. The load generator (autocannon, pinned by bench/package-lock.json).
-if [[ ! -f "$BENCH_DIR/node_modules/autocannon/package.json" ]]; then
-  log "installing autocannon (npm ci)"
-  run_child timeout 300 npm ci --prefix "$BENCH_DIR" --no-audit --no-fund >&2
-fi
-
-# 2. The server, in Release.
+# 1. The server, in Release.
 if [[ "${BENCH_NO_BUILD:-0}" != 1 ]]; then
   log "building the server (Release)"
   run_child timeout 600 dotnet build "$PROJECT" -c Release --nologo -v quiet >&2
@@ -93,7 +88,7 @@ free_port() {
   node -e 'const s = require("net").createServer(); s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });'
 }
 
-# 3. Start it on a free loopback port and wait until the script route answers. The port is free
+# 2. Start it on a free loopback port and wait until the script route answers. The port is free
 #    when chosen; should something take it before the server binds, the server exits and we retry.
 BASE=""
 for attempt in 1 2 3; do
@@ -138,7 +133,7 @@ baseline="$(curl -s --max-time 5 "$BASE/engine/baseline/hello" || true)"
 [[ "$baseline" == "Hello, world!" ]] || die "/engine/baseline/hello answered '$baseline' (is the baseline endpoint on?)"
 log "ready: /hello and /engine/baseline/hello both answer 'Hello, world!'"
 
-# 4. Load, checks and report.
+# 3. Load (wrk), checks and report.
 CPU_MODEL="$(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//' || true)"
 MACHINE="$(nproc) CPUs ($(nproc --all) total), ${CPU_MODEL:-unknown CPU}, $(uname -sr)"
 RUNTIME="$(dotnet --list-runtimes | awk '/^Microsoft.NETCore.App 10\./ { v = $2 } END { print v }')"

@@ -120,6 +120,11 @@ trap 'exit 143' TERM
 # older Socket.ReceiveAsync path, to compare the two (bench/README.md).
 load() { local limit="$1"; shift; run_child timeout "$limit" dotnet "$LOAD" "$@"; }
 
+# require_wrk: the load tool of the query phases (http.sh, graphql.sh) must be installed.
+require_wrk() {
+  command -v wrk >/dev/null || die "wrk is not on PATH: it is the load tool of the query phases (bench/README.md); install it with: apt-get install -y wrk"
+}
+
 # npm_ci DIR: installs DIR's packages (pinned by its package-lock.json) unless PACKAGE is there.
 npm_ci() {
   local dir="$1" package="$2"

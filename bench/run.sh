@@ -4,7 +4,7 @@
 #
 #   bash bench/run.sh        # about 18 minutes after the builds
 #
-# 1. builds the engine and bench/SseLoad in Release, installs autocannon and the peer (npm ci);
+# 1. builds the engine and bench/SseLoad in Release, checks that wrk is installed and installs the peer (npm ci);
 # 2. http.sh: the JS route GET /hello vs the engine's C# baseline endpoint;
 # 3. graphql.sh, engine then peer: { hello } queries/s, and graphql-sse subscription fan-out to
 #    N = 100, 1 000, 5 000 clients (one message at a time, saturation, 100 msg/s);
@@ -18,7 +18,7 @@
 # is stopped by its script, also on failure or Ctrl-C; every step has a time limit.
 #
 # Settings (environment): RUN_DURATION (6 s per fan-out scenario), RUN_QUIET_WAIT (10 s: the most
-# each scenario waits for other processes to go idle), RUN_QUERY_DURATION (8 s per autocannon run),
+# each scenario waits for other processes to go idle), RUN_QUERY_DURATION (8 s per wrk run),
 # RUN_ROUNDS (3), RUN_CLIENTS ("100 1000 5000"), RUN_IDLE (10000), RUN_README (1: update README.md;
 # 0 leaves it), RUN_OUT (bench/results: where the markdown files and the chart go).
 set -euo pipefail
@@ -46,7 +46,7 @@ LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
 T0=$SECONDS
 
 # 1. Builds and packages, once.
-npm_ci "$BENCH_DIR" autocannon
+require_wrk
 TARGET=peer build_all   # the peer's packages (npm ci) and SseLoad
 build_all                     # the engine
 export BENCH_NO_BUILD=1

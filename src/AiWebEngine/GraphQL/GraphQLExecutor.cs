@@ -93,8 +93,43 @@ internal sealed partial class GraphQLExecutor
     };
 
     /// <summary>The request headers as resolvers see them in <c>context.headers</c>: lower-case names, comma-joined values.</summary>
-    private static KeyValuePair<string, string>[] LowerCaseHeaders(IHeaderDictionary headers) =>
-        [.. headers.Select(h => KeyValuePair.Create(h.Key.ToLowerInvariant(), h.Value.ToString()))];
+    private static KeyValuePair<string, string>[] LowerCaseHeaders(IHeaderDictionary headers)
+    {
+        var copy = new KeyValuePair<string, string>[headers.Count];
+        var i = 0;
+        foreach (var (name, value) in headers)
+        {
+            copy[i++] = KeyValuePair.Create(LowerCaseNames.Of(name), value.ToString());
+        }
+
+        return i == copy.Length ? copy : copy[..i];
+    }
+
+    /// <summary>
+    /// Lower-case header names, remembered: the server hands the same name strings over request after
+    /// request, so each is lowered once. Bounded, so that clients sending made-up names cannot grow it.
+    /// </summary>
+    private static class LowerCaseNames
+    {
+        private const int Capacity = 1024;
+        private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> Known = new(StringComparer.Ordinal);
+
+        public static string Of(string name)
+        {
+            if (Known.TryGetValue(name, out var lower))
+            {
+                return lower;
+            }
+
+            lower = name.ToLowerInvariant();
+            if (Known.Count < Capacity)
+            {
+                Known.TryAdd(name, lower);
+            }
+
+            return lower;
+        }
+    }
 
     private Task OnUnhandledException(UnhandledExceptionContext context)
     {

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 using System.Text.Json;
 using AiWebEngine.GraphQL.Subscriptions;
@@ -118,26 +119,26 @@ internal sealed class ScriptFieldResolvers(ITopicBus bus, Func<GraphQLFieldKind,
 
     private static string ArgumentsJson(IResolveFieldContext context)
     {
-        using var buffer = new MemoryStream();
-        using (var json = new Utf8JsonWriter(buffer))
+        if (context.Arguments is not { Count: > 0 } arguments)
+        {
+            return "{}";
+        }
+
+        return WriteJson(arguments, static (json, arguments) =>
         {
             json.WriteStartObject();
-            foreach (var (name, argument) in Arguments(context))
+            foreach (var (name, argument) in arguments)
             {
                 json.WritePropertyName(name);
                 GraphQLValues.Write(json, argument.Value);
             }
 
             json.WriteEndObject();
-        }
-
-        return Encoding.UTF8.GetString(buffer.ToArray());
+        });
     }
 
-    private static string ContextJson(IResolveFieldContext context)
-    {
-        using var buffer = new MemoryStream();
-        using (var json = new Utf8JsonWriter(buffer))
+    private static string ContextJson(IResolveFieldContext context) =>
+        WriteJson(context, static (json, context) =>
         {
             json.WriteStartObject();
             json.WriteString("fieldName", context.FieldDefinition.Name);
@@ -161,9 +162,35 @@ internal sealed class ScriptFieldResolvers(ITopicBus bus, Func<GraphQLFieldKind,
 
             json.WriteEndObject();
             json.WriteEndObject();
-        }
+        });
 
-        return Encoding.UTF8.GetString(buffer.ToArray());
+    // One buffer and writer per thread, reused: the JSON is written and turned into a string at once.
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_buffer;
+    [ThreadStatic]
+    private static Utf8JsonWriter? t_writer;
+
+    private static string WriteJson<T>(T state, Action<Utf8JsonWriter, T> write)
+    {
+        var buffer = t_buffer ??= new ArrayBufferWriter<byte>(1024);
+        var json = t_writer ??= new Utf8JsonWriter(buffer);
+        buffer.ResetWrittenCount();
+        json.Reset(buffer);
+        try
+        {
+            write(json, state);
+            json.Flush();
+            return Encoding.UTF8.GetString(buffer.WrittenSpan);
+        }
+        finally
+        {
+            // A large request is not kept alive by the thread.
+            if (buffer.Capacity > 64 * 1024)
+            {
+                t_buffer = null;
+                t_writer = null;
+            }
+        }
     }
 
     private static string Json(object value)

@@ -129,13 +129,22 @@ internal sealed partial class ScriptInstance : IDisposable
     }
 
     /// <summary>Calls a route handler with the request as JSON and returns what it answered.</summary>
+    /// <remarks>
+    /// A plain answer (status 200, the default content type, no headers) comes back as the call's result,
+    /// the body; any other goes through <see cref="ScriptHostApi.Respond"/>.
+    /// </remarks>
     public async Task<ScriptResponse> HandleAsync(string handlerRef, string requestJson, CancellationToken cancellationToken)
     {
         ScriptResponse? response = null;
-        await RunAsync(
+        var result = await RunAsync(
             () => { CurrentResponse = null; return _exports.InvokeMethod("dispatch", handlerRef, requestJson); },
             cancellationToken,
             () => response = CurrentResponse);
+        if (result is string body)
+        {
+            return new ScriptResponse(StatusCodes.Status200OK, "", null, body);
+        }
+
         return response ?? throw new ScriptFailedException(Uri, "the handler finished without producing a response");
     }
 

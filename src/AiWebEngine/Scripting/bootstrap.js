@@ -263,14 +263,17 @@
       }
       headers = stringify(copy);
     }
+    // The plain answer (status 200, the default content type, no headers) goes back as the call's
+    // result, the body string; calling the host object costs more than the rest of the call.
+    if (status === 200 && (contentType === undefined || contentType === null) && headers === null) return body;
     host.Respond(status, contentType === undefined || contentType === null ? "" : contentType, headers, body);
+    return undefined;
   }
 
   function dispatch(ref, requestJson) {
     const result = resolve(ref)(parse(requestJson));
     if (isThenable(result)) return Promise.resolve(result).then(respond);
-    respond(result);
-    return undefined;
+    return respond(result);
   }
 
   function runInit(contextJson) {

@@ -73,5 +73,9 @@ internal sealed class EngineMetrics
 
     /// <summary>Records one GraphQL operation; <paramref name="type"/> is <c>query</c>, <c>mutation</c>, <c>subscription</c> or <c>unknown</c> (a document that did not parse).</summary>
     public void GraphQLOperation(string type, bool executed) =>
-        _graphQLOperations.Add(1, new TagList { { "graphql.operation.type", type }, { "aiwebengine.graphql.executed", executed } });
+        _graphQLOperations.Add(1, new TagList { { "graphql.operation.type", type }, { "aiwebengine.graphql.executed", executed ? s_true : s_false } });
+
+    // Boxed once, not on every operation.
+    private static readonly object s_true = true;
+    private static readonly object s_false = false;
 }

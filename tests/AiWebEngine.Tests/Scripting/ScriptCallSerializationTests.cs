@@ -1,0 +1,123 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using AiWebEngine.Tests.Infrastructure;
+
+namespace AiWebEngine.Tests.Scripting;
+
+/// <summary>
+/// Calls into one script run one at a time (SPEC: one isolate per script, calls serialized): callers
+/// that find the isolate busy wait their turn, and a caller that gives up while waiting is never run.
+/// </summary>
+public sealed class ScriptCallSerializationTests
+{
+    private static readonly Dictionary<string, string?> LongTimeout = new() { ["AiWebEngine:Scripts:CallTimeout"] = "00:00:30" };
+
+    [Fact]
+    public async Task ConcurrentRouteAndResolverCalls_RunOneAtATime_EachExactlyOnce()
+    {
+        await using var host = await EngineHost.StartAsync(
+            new Dictionary<string, string>
+            {
+                ["counter.js"] = """
+                    let inside = false, overlaps = 0, calls = 0;
+                    function next() {
+                      if (inside) overlaps++;
+                      inside = true;
+                      const n = ++calls;
+                      const end = Date.now() + 1;
+                      while (Date.now() < end) {}
+                      inside = false;
+                      return n;
+                    }
+                    register("/next", () => ({ body: String(next()) }));
+                    register("/overlaps", () => ({ body: String(overlaps) }));
+                    registerGraphQLQuery("next", "type Query { next: Int }", () => next());
+                    """,
+            },
+            LongTimeout);
+
+        var calls = Enumerable.Range(0, 200).Select(async i =>
+        {
+            if (i % 2 == 0)
+            {
+                return int.Parse(await HttpAssert.TextAsync(await host.Client.GetAsync("/next")), System.Globalization.CultureInfo.InvariantCulture);
+            }
+
+            var result = await HttpAssert.JsonAsync(await host.Client.PostAsJsonAsync("/graphql", new { query = "{ next }" }));
+            return result.GetProperty("data").GetProperty("next").GetInt32();
+        });
+        var numbers = await Task.WhenAll(calls);
+
+        Assert.Equal(Enumerable.Range(1, 200), numbers.Order());
+        Assert.Equal("0", await HttpAssert.TextAsync(await host.Client.GetAsync("/overlaps")));
+    }
+
+    [Fact]
+    public async Task ACallWhoseClientGivesUpWhileQueued_NeverRuns_AndTheScriptKeepsServing()
+    {
+        await using var host = await EngineHost.StartAsync(
+            new Dictionary<string, string>
+            {
+                ["slow.js"] = """
+                    let counted = 0;
+                    register("/block", () => {
+                      console.log("blocking now");
+                      const end = Date.now() + 2000;
+                      while (Date.now() < end) {}
+                      return { body: "done" };
+                    });
+                    register("/count", () => ({ body: String(++counted) }));
+                    registerGraphQLQuery("count", "type Query { count: Int }", () => ++counted);
+                    """,
+            },
+            LongTimeout);
+
+        var block = host.Client.GetAsync("/block");
+        await WaitUntilAsync(() => host.Logs.Contains("blocking now"));
+
+        // Both queue behind /block; their clients give up long before it ends.
+        using (var giveUp = new CancellationTokenSource(TimeSpan.FromMilliseconds(300)))
+        {
+            var route = host.Client.GetAsync("/count", giveUp.Token);
+            var query = host.Client.PostAsJsonAsync("/graphql", new { query = "{ count }" }, giveUp.Token);
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => route);
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => query);
+        }
+
+        Assert.Equal("done", await HttpAssert.TextAsync(await block));
+        Assert.Equal("1", await HttpAssert.TextAsync(await host.Client.GetAsync("/count")));
+        var result = await HttpAssert.JsonAsync(await host.Client.PostAsJsonAsync("/graphql", new { query = "{ count }" }));
+        Assert.Equal(2, result.GetProperty("data").GetProperty("count").GetInt32());
+    }
+
+    [Fact]
+    public async Task CallsQueuedBehindAReload_AreAllAnswered()
+    {
+        await using var host = await EngineHost.StartAsync(
+            new Dictionary<string, string>
+            {
+                ["app.js"] = """
+                    register("/v", () => { const end = Date.now() + 20; while (Date.now() < end) {} return { body: "v1" }; });
+                    """,
+            },
+            LongTimeout);
+
+        var calls = Enumerable.Range(0, 40).Select(_ => host.Client.GetAsync("/v")).ToArray();
+        var change = await host.WriteScriptAsync("app.js", """register("/v", () => ({ body: "v2" }));""");
+        var answers = await Task.WhenAll(calls.Select(async call => await HttpAssert.TextAsync(await call)));
+
+        Assert.Equal(AiWebEngine.Scripting.ScriptChangeKind.Updated, change.Kind);
+        Assert.All(answers, answer => Assert.Contains(answer, new[] { "v1", "v2" }));
+        Assert.Equal("v2", await HttpAssert.TextAsync(await host.Client.GetAsync("/v")));
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the condition did not hold within 30 s");
+            await Task.Delay(10);
+        }
+    }
+}
