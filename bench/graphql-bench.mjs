@@ -6,7 +6,7 @@
 // usage: node bench/graphql-bench.mjs --base http://127.0.0.1:PORT --out FILE.md [--raw DIR]
 //          [--server-pid PID] [--clock-ticks 100] [--summary FILE.json] [--peer]
 // (--peer: the server is bench/peer, GraphQL Yoga on Node.js; only the labels change.)
-// settings (environment): GRAPHQL_CONNECTIONS (50), GRAPHQL_DURATION (10 s), GRAPHQL_WARMUP (5 s),
+// settings (environment): GRAPHQL_CONNECTIONS (50), GRAPHQL_DURATION (10 s), GRAPHQL_WARMUP (15 s),
 // GRAPHQL_THREADS (2: wrk threads), GRAPHQL_ROUNDS (3; the targets alternate and the median round is kept).
 // Needs wrk on PATH (Debian/Ubuntu: apt-get install -y wrk).
 
@@ -47,7 +47,7 @@ if ((process.env.GRAPHQL_PIPELINING ?? "1") !== "1") {
 const settings = {
   connections: intSetting("GRAPHQL_CONNECTIONS", 50, 1, 1000),
   duration: intSetting("GRAPHQL_DURATION", 10, 1, 120),
-  warmup: intSetting("GRAPHQL_WARMUP", 5, 0, 60),
+  warmup: intSetting("GRAPHQL_WARMUP", 15, 0, 60),
   threads: intSetting("GRAPHQL_THREADS", 2, 1, 16),
   rounds: intSetting("GRAPHQL_ROUNDS", 3, 1, 9),
 };

@@ -20,7 +20,7 @@
 # bench/results/graphql-peer.md.
 #
 # Settings (environment): GRAPHQL_CONNECTIONS (50), GRAPHQL_DURATION (10 s per query run),
-# GRAPHQL_WARMUP (5 s), GRAPHQL_THREADS (2 wrk threads), GRAPHQL_ROUNDS (3; 0 skips the queries);
+# GRAPHQL_WARMUP (15 s), GRAPHQL_THREADS (2 wrk threads), GRAPHQL_ROUNDS (3; 0 skips the queries);
 # GRAPHQL_CLIENTS ("100 1000 5000"; "" skips the fan-out), GRAPHQL_RATE (100), GRAPHQL_FANOUT_DURATION
 # (10 s), GRAPHQL_MODES ("one closed fixed"; also "open"), BENCH_TARGET (engine; or peer),
 # GRAPHQL_QUIET_WAIT (20 s: how long to wait before each fan-out scenario for other processes to
@@ -64,7 +64,7 @@ start_server run graphql_ready
 # 3. Queries.
 q_rounds="${GRAPHQL_ROUNDS:-3}"
 if ((q_rounds > 0)); then
-  q_budget=$((60 + 2 * q_rounds * (${GRAPHQL_DURATION:-10} + 15) + 2 * (${GRAPHQL_WARMUP:-5} + 15)))
+  q_budget=$((60 + 2 * q_rounds * (${GRAPHQL_DURATION:-10} + 15) + 2 * (${GRAPHQL_WARMUP:-15} + 15)))
   log "queries: wrk, POST /graphql { hello } and GET /hello"
   peer_flag=()
   [[ "$TARGET" == peer ]] && peer_flag=(--peer)

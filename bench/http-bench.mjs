@@ -4,7 +4,7 @@
 //
 // usage: node bench/http-bench.mjs --base http://127.0.0.1:PORT --out FILE.md
 //          [--raw DIR] [--server-pid PID] [--clock-ticks 100] [--machine TEXT] [--dotnet TEXT] ...
-// settings (environment): BENCH_CONNECTIONS (50), BENCH_DURATION (10 s), BENCH_WARMUP (5 s),
+// settings (environment): BENCH_CONNECTIONS (50), BENCH_DURATION (10 s), BENCH_WARMUP (15 s),
 // BENCH_THREADS (2: wrk threads), BENCH_ROUNDS (3; the targets alternate and the median round is kept).
 // Needs wrk on PATH (Debian/Ubuntu: apt-get install -y wrk).
 
@@ -48,7 +48,7 @@ if ((process.env.BENCH_PIPELINING ?? "1") !== "1") {
 const settings = {
   connections: intSetting("BENCH_CONNECTIONS", 50, 1, 1000),
   duration: intSetting("BENCH_DURATION", 10, 1, 120),
-  warmup: intSetting("BENCH_WARMUP", 5, 0, 60),
+  warmup: intSetting("BENCH_WARMUP", 15, 0, 60),
   threads: intSetting("BENCH_THREADS", 2, 1, 16),
   rounds: intSetting("BENCH_ROUNDS", 3, 1, 9),
 };

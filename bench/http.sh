@@ -10,7 +10,7 @@
 # Every step has a time limit; with the defaults the whole run takes about 80 s after the build.
 #
 # Settings (environment): BENCH_CONNECTIONS (50), BENCH_DURATION (10 s per run), BENCH_WARMUP
-# (5 s per target), BENCH_THREADS (2 wrk threads), BENCH_ROUNDS (3: the targets alternate and the median
+# (15 s per target: a JS route needs about 10 s of load to reach steady state, .NET tiering and V8), BENCH_THREADS (2 wrk threads), BENCH_ROUNDS (3: the targets alternate and the median
 # round is reported), BENCH_OUT (bench/results/http.md), BENCH_NO_BUILD=1 to reuse the last build.
 set -euo pipefail
 
@@ -146,7 +146,7 @@ fi
 LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 per_run=$(( ${BENCH_DURATION:-10} + 15 ))
-budget=$(( 60 + 2 * ${BENCH_ROUNDS:-3} * per_run + 2 * (${BENCH_WARMUP:-5} + 15) ))
+budget=$(( 60 + 2 * ${BENCH_ROUNDS:-3} * per_run + 2 * (${BENCH_WARMUP:-15} + 15) ))
 run_child timeout "$budget" node "$BENCH_DIR/http-bench.mjs" \
   --base "$BASE" --out "$OUT" --raw "$RAW" --summary "$RAW/http-summary.json" \
   --server-pid "$SERVER_PID" --clock-ticks "$(getconf CLK_TCK)" --load-before "$LOAD_BEFORE" \

@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Net.Sockets;
-using System.Runtime.InteropServices;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 
@@ -42,7 +41,7 @@ internal sealed class InlineSocketSends(long? maxResponseBufferSize)
         }
 
         var original = connection.Transport;
-        var output = new SocketOutput(socket, original.Output, connection.Features.Get<IMemoryPoolFeature>()?.MemoryPool, maxResponseBufferSize);
+        var output = new SocketOutput(socket, original.Output, maxResponseBufferSize);
         connection.Transport = new DuplexPipe(original.Input, output.Writer);
         connection.Features.Set<IDirectSocketWrites>(output);
         try
@@ -71,14 +70,13 @@ internal sealed class InlineSocketSends(long? maxResponseBufferSize)
         private readonly Pipe _pipe;
         private readonly Task _sending;
         private readonly Lock _sync = new();
-        private List<ArraySegment<byte>>? _segments;
 
         // Under _sync. Busy: the pipe may hold bytes not yet sent (set before a flush makes them
         // readable, cleared only when the send loop finds the pipe empty), so a direct write must wait.
         private bool _busy;
         private bool _closed;
 
-        public SocketOutput(Socket socket, PipeWriter kestrelOutput, MemoryPool<byte>? pool, long? maxBufferSize)
+        public SocketOutput(Socket socket, PipeWriter kestrelOutput, long? maxBufferSize)
         {
             _socket = socket;
             // Sends on the calling thread must never wait for the client: a full socket buffer is
@@ -87,8 +85,8 @@ internal sealed class InlineSocketSends(long? maxResponseBufferSize)
             _kestrelOutput = kestrelOutput;
             // Kestrel's limit is the pause threshold; unlimited (null) keeps a bound anyway.
             var pause = maxBufferSize is > 0 ? maxBufferSize.Value : 1024 * 1024;
+            // The shared array pool, not Kestrel's pinned blocks: nothing here needs pinned memory.
             _pipe = new Pipe(new PipeOptions(
-                pool: pool,
                 readerScheduler: PipeScheduler.Inline,
                 writerScheduler: PipeScheduler.ThreadPool,
                 pauseWriterThreshold: pause,
@@ -210,21 +208,30 @@ internal sealed class InlineSocketSends(long? maxResponseBufferSize)
             }
         }
 
-        private ValueTask<int> SendAsync(in ReadOnlySequence<byte> buffer)
+        /// <summary>
+        /// Sends each segment on this thread as far as the socket takes it, and waits only for what
+        /// it does not (a full send buffer). A connection that never fills its buffer never creates
+        /// the socket's asynchronous send state.
+        /// </summary>
+        private async ValueTask SendAsync(ReadOnlySequence<byte> buffer)
         {
-            if (buffer.IsSingleSegment)
+            foreach (var segment in buffer)
             {
-                return _socket.SendAsync(buffer.First, SocketFlags.None);
-            }
+                var sent = _socket.Send(segment.Span, SocketFlags.None, out var error);
+                if (error == SocketError.WouldBlock)
+                {
+                    sent = 0;
+                }
+                else if (error != SocketError.Success)
+                {
+                    throw new SocketException((int)error);
+                }
 
-            var segments = _segments ??= [];
-            segments.Clear();
-            foreach (var memory in buffer)
-            {
-                segments.Add(MemoryMarshal.TryGetArray(memory, out var array) ? array : new ArraySegment<byte>(memory.ToArray()));
+                if (sent < segment.Length)
+                {
+                    await _socket.SendAsync(segment[sent..], SocketFlags.None);
+                }
             }
-
-            return new ValueTask<int>(_socket.SendAsync(segments, SocketFlags.None));
         }
 
         /// <summary>Kestrel's view of the pipe: each flush marks the output busy first.</summary>

@@ -69,10 +69,12 @@ internal static class SseStreamWriter
 
         // Asked after the headers are out: whether the response is chunked is known only then.
         var socket = direct?.Invoke();
-        var batch = new List<ReadOnlyMemory<byte>>();
-        var scratch = socket is null ? null : new byte[SmallChunkBytes];
+        // Allocated with the first message, so that an idle connection costs nothing more.
+        List<ReadOnlyMemory<byte>>? batch = null;
+        byte[]? scratch = null;
         while (await items.WaitToReadAsync())
         {
+            batch ??= [];
             batch.Clear();
             long bytes = 0;
             while (batch.Count < MaxFramesPerFlush && bytes < MaxBytesPerFlush && items.TryRead(out var item))
@@ -84,7 +86,7 @@ internal static class SseStreamWriter
 
             metrics?.FramesDelivered(batch.Count);
 
-            if (socket is not null && TryWriteDirect(socket, batch, (int)bytes, scratch!, out var queued))
+            if (socket is not null && TryWriteDirect(socket, batch, (int)bytes, scratch ??= new byte[SmallChunkBytes], out var queued))
             {
                 if (!queued.IsCompletedSuccessfully && !await CompletedAsync(queued))
                 {
