@@ -7,19 +7,21 @@ using Microsoft.AspNetCore.Connections.Features;
 namespace AiWebEngine.Hosting;
 
 /// <summary>
-/// Kestrel connection middleware: what a connection's response writer flushes is sent to the socket
-/// at once, on the flushing thread, instead of being handed to Kestrel's send loop on its I/O queue.
+/// Kestrel connection middleware: a connection that streams events sends what it flushes on the
+/// flushing thread, and can write frames straight to its socket, instead of handing every flush to
+/// Kestrel's send loop on its I/O queue.
 /// </summary>
 /// <remarks>
 /// <para>
 /// A stream fan-out flushes one small frame to thousands of connections per message; the hop to
 /// Kestrel's I/O queue cost about as much server CPU as the <c>send</c> itself (see
-/// <c>bench/results/fanout-profile.md</c>). Here the connection's output is a pipe whose reader runs
-/// inline: a flush wakes the send loop in the flushing thread, the non-blocking socket takes the bytes
-/// (<see cref="Socket.SendAsync(ReadOnlyMemory{byte}, SocketFlags, CancellationToken)"/> tries a
-/// synchronous send first) and the flush returns. Only when the socket's send buffer is full (a slow
-/// client) does the loop wait for the socket, asynchronously, like Kestrel's own; the pipe's
-/// pause threshold (Kestrel's <c>MaxResponseBufferSize</c>) then holds the writer back as before.
+/// <c>bench/results/fanout-profile.md</c>). Here each connection's output is a pipe of its own on a
+/// non-blocking socket. Its send loop runs on the thread pool while the connection answers requests
+/// (the flushes of one response then leave in one <c>send</c>; sending each at once cost a third of the
+/// request throughput), and on the flushing thread once an event stream calls
+/// <see cref="IDirectSocketWrites.SendInline"/>: a flush then sends what the socket takes and returns.
+/// Only a full socket buffer (a slow client) makes the loop wait for the socket, asynchronously; the
+/// pipe's pause threshold (Kestrel's <c>MaxResponseBufferSize</c>) then holds the writer back as before.
 /// Requests are still read and run on Kestrel's threads: only sending moves.
 /// </para>
 /// <para>
@@ -41,7 +43,7 @@ internal sealed class InlineSocketSends(long? maxResponseBufferSize)
         }
 
         var original = connection.Transport;
-        var output = new SocketOutput(socket, original.Output, maxResponseBufferSize);
+        var output = new SocketOutput(socket, original.Output, connection.Features.Get<IMemoryPoolFeature>()?.MemoryPool, maxResponseBufferSize);
         connection.Transport = new DuplexPipe(original.Input, output.Writer);
         connection.Features.Set<IDirectSocketWrites>(output);
         try
@@ -70,13 +72,14 @@ internal sealed class InlineSocketSends(long? maxResponseBufferSize)
         private readonly Pipe _pipe;
         private readonly Task _sending;
         private readonly Lock _sync = new();
+        private readonly SendScheduler _scheduler = new();
 
         // Under _sync. Busy: the pipe may hold bytes not yet sent (set before a flush makes them
         // readable, cleared only when the send loop finds the pipe empty), so a direct write must wait.
         private bool _busy;
         private bool _closed;
 
-        public SocketOutput(Socket socket, PipeWriter kestrelOutput, long? maxBufferSize)
+        public SocketOutput(Socket socket, PipeWriter kestrelOutput, MemoryPool<byte>? pool, long? maxBufferSize)
         {
             _socket = socket;
             // Sends on the calling thread must never wait for the client: a full socket buffer is
@@ -85,9 +88,10 @@ internal sealed class InlineSocketSends(long? maxResponseBufferSize)
             _kestrelOutput = kestrelOutput;
             // Kestrel's limit is the pause threshold; unlimited (null) keeps a bound anyway.
             var pause = maxBufferSize is > 0 ? maxBufferSize.Value : 1024 * 1024;
-            // The shared array pool, not Kestrel's pinned blocks: nothing here needs pinned memory.
+            // Kestrel's own memory pool, as its transport's pipes use.
             _pipe = new Pipe(new PipeOptions(
-                readerScheduler: PipeScheduler.Inline,
+                pool: pool,
+                readerScheduler: _scheduler,
                 writerScheduler: PipeScheduler.ThreadPool,
                 pauseWriterThreshold: pause,
                 resumeWriterThreshold: pause / 2,
@@ -97,6 +101,9 @@ internal sealed class InlineSocketSends(long? maxResponseBufferSize)
         }
 
         public PipeWriter Writer { get; }
+
+        /// <inheritdoc />
+        public void SendInline() => _scheduler.SendInline();
 
         /// <inheritdoc />
         public bool TryWrite(ReadOnlySpan<byte> bytes, out ValueTask<FlushResult> queued)
@@ -234,6 +241,29 @@ internal sealed class InlineSocketSends(long? maxResponseBufferSize)
             }
         }
 
+        /// <summary>
+        /// Runs the send loop on the thread pool (a request/response connection: the flushes of one
+        /// response go out together), or, once the connection streams, on the flushing thread.
+        /// </summary>
+        private sealed class SendScheduler : PipeScheduler
+        {
+            private volatile bool _inline;
+
+            public void SendInline() => _inline = true;
+
+            public override void Schedule(Action<object?> action, object? state)
+            {
+                if (_inline)
+                {
+                    action(state);
+                }
+                else
+                {
+                    PipeScheduler.ThreadPool.Schedule(action, state);
+                }
+            }
+        }
+
         /// <summary>Kestrel's view of the pipe: each flush marks the output busy first.</summary>
         private sealed class MarkingWriter(PipeWriter inner, SocketOutput output) : PipeWriter
         {
@@ -281,6 +311,13 @@ internal sealed class InlineSocketSends(long? maxResponseBufferSize)
 /// </remarks>
 internal interface IDirectSocketWrites
 {
+    /// <summary>
+    /// From now on, what the connection flushes is sent on the flushing thread. For an event stream,
+    /// which flushes once per batch of frames; a request/response connection keeps the send loop on
+    /// the thread pool, where the several flushes of one response leave in one <c>send</c>.
+    /// </summary>
+    void SendInline();
+
     /// <summary>
     /// Sends <paramref name="bytes"/>, or what the socket does not take now, in order after it.
     /// </summary>

@@ -69,6 +69,7 @@ internal static class SseStreamWriter
 
         // Asked after the headers are out: whether the response is chunked is known only then.
         var socket = direct?.Invoke();
+        socket?.SendInline();
         // Allocated with the first message, so that an idle connection costs nothing more.
         List<ReadOnlyMemory<byte>>? batch = null;
         byte[]? scratch = null;
