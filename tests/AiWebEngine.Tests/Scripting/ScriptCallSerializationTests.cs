@@ -62,7 +62,9 @@ public sealed class ScriptCallSerializationTests
                     let counted = 0;
                     register("/block", () => {
                       console.log("blocking now");
-                      const end = Date.now() + 2000;
+                      // Long enough that the two calls below are sent while it runs, even when a
+                      // loaded machine delays this test's own continuations by seconds.
+                      const end = Date.now() + 8000;
                       while (Date.now() < end) {}
                       return { body: "done" };
                     });
