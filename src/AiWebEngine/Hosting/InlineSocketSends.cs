@@ -116,7 +116,19 @@ internal sealed class InlineSocketSends(long? maxResponseBufferSize)
                     return false;
                 }
 
-                var sent = _socket.Send(bytes, SocketFlags.None, out var error);
+                int sent;
+                SocketError error;
+                try
+                {
+                    sent = _socket.Send(bytes, SocketFlags.None, out error);
+                }
+                catch (ObjectDisposedException)
+                {
+                    // Kestrel closed the connection before its writer ended.
+                    sent = 0;
+                    error = SocketError.Shutdown;
+                }
+
                 if (error is not (SocketError.Success or SocketError.WouldBlock))
                 {
                     // The connection broke: the bytes are lost with it, and the next write through

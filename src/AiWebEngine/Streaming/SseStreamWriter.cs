@@ -20,8 +20,8 @@ namespace AiWebEngine.Streaming;
 /// </remarks>
 internal static class SseStreamWriter
 {
-    private const int MaxFramesPerFlush = 64;
-    private const int MaxBytesPerFlush = 64 * 1024;
+    internal const int MaxFramesPerFlush = 64;
+    internal const int MaxBytesPerFlush = 64 * 1024;
 
     // A connection's own buffer for framing small batches (larger ones borrow from the shared pool).
     private const int SmallChunkBytes = 256;
@@ -29,7 +29,7 @@ internal static class SseStreamWriter
     /// <summary>Writes <paramref name="prelude"/>, then every frame the subscriber has queued.</summary>
     /// <returns>Whether the stream ended because the subscription ended (rather than the client leaving).</returns>
     public static Task<bool> RunAsync(PipeWriter output, TopicSubscriber subscriber, ReadOnlyMemory<byte> prelude, TimeProvider time, EngineMetrics? metrics = null, Func<IDirectSocketWrites?>? direct = null) =>
-        RunAsync(output, subscriber.Messages, static message => message.SseFrame, subscriber, prelude, time, metrics, direct);
+        RunAsync(output, subscriber.Messages, static message => message.SseFrame, subscriber, prelude, time, metrics, direct, subscriber.Gate);
 
     /// <summary>Writes <paramref name="prelude"/>, then the frame of every item of <paramref name="items"/> until it completes.</summary>
     /// <returns>Whether the stream ended because <paramref name="items"/> completed (rather than the client leaving).</returns>
@@ -41,13 +41,14 @@ internal static class SseStreamWriter
         ReadOnlyMemory<byte> prelude,
         TimeProvider time,
         EngineMetrics? metrics = null,
-        Func<IDirectSocketWrites?>? direct = null)
+        Func<IDirectSocketWrites?>? direct = null,
+        DirectSendGate? gate = null)
     {
         // The writer wakes once per message per connection and needs nothing of the request's
         // execution context (activity, logging scopes): not capturing it saves restoring it each time.
         using (ExecutionContext.SuppressFlow())
         {
-            return WriteAsync(output, items, frameOf, connection, prelude, time, metrics, direct);
+            return WriteAsync(output, items, frameOf, connection, prelude, time, metrics, direct, gate);
         }
     }
 
@@ -59,57 +60,83 @@ internal static class SseStreamWriter
         ReadOnlyMemory<byte> prelude,
         TimeProvider time,
         EngineMetrics? metrics,
-        Func<IDirectSocketWrites?>? direct)
+        Func<IDirectSocketWrites?>? direct,
+        DirectSendGate? gate)
     {
-        output.Write(prelude.Span);
-        if (!await FlushAsync(output, connection, time))
+        try
         {
-            return false;
-        }
-
-        // Asked after the headers are out: whether the response is chunked is known only then.
-        var socket = direct?.Invoke();
-        socket?.SendInline();
-        // Allocated with the first message, so that an idle connection costs nothing more.
-        List<ReadOnlyMemory<byte>>? batch = null;
-        byte[]? scratch = null;
-        while (await items.WaitToReadAsync())
-        {
-            batch ??= [];
-            batch.Clear();
-            long bytes = 0;
-            while (batch.Count < MaxFramesPerFlush && bytes < MaxBytesPerFlush && items.TryRead(out var item))
-            {
-                var frame = frameOf(item);
-                batch.Add(frame);
-                bytes += frame.Length;
-            }
-
-            metrics?.FramesDelivered(batch.Count);
-
-            if (socket is not null && TryWriteDirect(socket, batch, (int)bytes, scratch ??= new byte[SmallChunkBytes], out var queued))
-            {
-                if (!queued.IsCompletedSuccessfully && !await CompletedAsync(queued))
-                {
-                    return false;
-                }
-
-                Volatile.Write(ref connection.LastActivity, time.GetTimestamp());
-                continue;
-            }
-
-            foreach (var frame in batch)
-            {
-                output.Write(frame.Span);
-            }
-
+            output.Write(prelude.Span);
             if (!await FlushAsync(output, connection, time))
             {
                 return false;
             }
-        }
 
-        return true;
+            // Asked after the headers are out: whether the response is chunked is known only then.
+            var socket = direct?.Invoke();
+            socket?.SendInline();
+            if (socket is not null)
+            {
+                // From here on the fan-out may write to the socket itself while this writer is idle.
+                gate?.Open(socket, connection, time, metrics);
+            }
+
+            // Allocated with the first message, so that an idle connection costs nothing more.
+            List<ReadOnlyMemory<byte>>? batch = null;
+            byte[]? scratch = null;
+            while (true)
+            {
+                gate?.Park(items);
+                if (!await items.WaitToReadAsync())
+                {
+                    break;
+                }
+
+                if (gate?.Wake() is { } sending && !await CompletedAsync(new ValueTask<FlushResult>(sending)))
+                {
+                    return false;
+                }
+
+                batch ??= [];
+                batch.Clear();
+                long bytes = 0;
+                while (batch.Count < MaxFramesPerFlush && bytes < MaxBytesPerFlush && items.TryRead(out var item))
+                {
+                    var frame = frameOf(item);
+                    batch.Add(frame);
+                    bytes += frame.Length;
+                }
+
+                metrics?.FramesDelivered(batch.Count);
+
+                if (socket is not null && TryWriteDirect(socket, batch, (int)bytes, scratch ??= new byte[SmallChunkBytes], out var queued))
+                {
+                    if (!queued.IsCompletedSuccessfully && !await CompletedAsync(queued))
+                    {
+                        return false;
+                    }
+
+                    Volatile.Write(ref connection.LastActivity, time.GetTimestamp());
+                    continue;
+                }
+
+                foreach (var frame in batch)
+                {
+                    output.Write(frame.Span);
+                }
+
+                if (!await FlushAsync(output, connection, time))
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+        finally
+        {
+            // A direct send in progress ends first; after this the response is the writer's caller's again.
+            gate?.Close();
+        }
     }
 
     /// <summary>The batch as one HTTP/1.1 chunk, straight to the socket (see <see cref="IDirectSocketWrites"/>).</summary>

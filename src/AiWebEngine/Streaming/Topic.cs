@@ -16,6 +16,12 @@ internal sealed class Topic(string name, int replayDepth, int queueCapacity, Eng
 {
     private readonly Lock _sync = new();
     private readonly HashSet<TopicSubscriber> _subscribers = [];
+    private readonly HashSet<TopicSubscriber> _direct = [];
+    private TopicSubscriber[]? _directSnapshot;
+    private FanOutQueue<BusMessage>? _fanOut;
+
+    // Posted to the fan-out by Complete: it ends the direct subscribers after the messages before it.
+    private static readonly BusMessage CompletionMarker = new(0, "", null);
     private readonly BusMessage[] _ring = new BusMessage[replayDepth];
     private int _ringNext;
     private int _ringCount;
@@ -115,7 +121,12 @@ internal sealed class Topic(string name, int replayDepth, int queueCapacity, Eng
                 continue;
             }
 
-            if (subscriber.TryEnqueue(message))
+            if (subscriber.Direct)
+            {
+                // The fan-out delivers it, after this lock.
+                queued += subscriber.Clients;
+            }
+            else if (subscriber.TryEnqueue(message))
             {
                 queued += subscriber.Clients;
             }
@@ -133,12 +144,86 @@ internal sealed class Topic(string name, int replayDepth, int queueCapacity, Eng
             _subscribers.ExceptWith(overflowed);
         }
 
+        if (_direct.Count > 0 && !_completed)
+        {
+            FanOut().Post(message);
+        }
+
         return queued;
+    }
+
+    private FanOutQueue<BusMessage> FanOut() => _fanOut ??= new FanOutQueue<BusMessage>(Dispatch);
+
+    /// <summary>
+    /// A subscriber whose writer writes to a socket: from the next message on, the fan-out delivers to
+    /// it (straight to the socket while the writer is idle), off the publisher's thread.
+    /// </summary>
+    private void MakeDirect(TopicSubscriber subscriber)
+    {
+        lock (_sync)
+        {
+            if (_completed || !_subscribers.Contains(subscriber))
+            {
+                return;
+            }
+
+            subscriber.FirstDirectId = _lastId + 1;
+            subscriber.Direct = true;
+            _direct.Add(subscriber);
+            _directSnapshot = null;
+        }
+    }
+
+    /// <summary>
+    /// The fan-out: delivers what was published since its last pass to every direct subscriber, a
+    /// chunk of frames at a time, each chunk encoded once. Runs on the thread pool, one pass at a time,
+    /// so every subscriber sees the messages in id order.
+    /// </summary>
+    private void Dispatch(List<BusMessage> batch)
+    {
+        TopicSubscriber[] targets;
+        lock (_sync)
+        {
+            targets = _directSnapshot ??= [.. _direct];
+        }
+
+        var completes = ReferenceEquals(batch[^1], CompletionMarker);
+        for (var start = 0; start < batch.Count - (completes ? 1 : 0);)
+        {
+            var count = DirectSendGate.Take(batch, start, static m => m.SseFrame, static m => ReferenceEquals(m, CompletionMarker));
+            var pass = new Pass(batch, start, count, DirectSendGate.Chunk(batch, start, count, static m => m.SseFrame));
+            FanOutPass.Run(targets, pass, static (subscriber, pass) =>
+            {
+                if (!subscriber.Offer(pass.Batch, pass.Start, pass.Count, pass.Chunk))
+                {
+                    pass.Overflowed(subscriber);
+                }
+            });
+
+            if (pass.Dropped is { } overflowed)
+            {
+                lock (_sync)
+                {
+                    _disconnected += overflowed.Count;
+                    metrics?.FramesDropped(overflowed.Count);
+                    _subscribers.ExceptWith(overflowed);
+                    _direct.ExceptWith(overflowed);
+                    _directSnapshot = null;
+                }
+            }
+
+            start += count;
+        }
+
+        if (completes)
+        {
+            CompleteDirect();
+        }
     }
 
     public TopicSubscriber Subscribe(IReadOnlyDictionary<string, string> metadata, long? lastEventId)
     {
-        var subscriber = new TopicSubscriber(metadata, queueCapacity + _ring.Length, Unsubscribe);
+        var subscriber = new TopicSubscriber(metadata, queueCapacity + _ring.Length, Unsubscribe, MakeDirect);
         lock (_sync)
         {
             if (_completed)
@@ -171,18 +256,72 @@ internal sealed class Topic(string name, int replayDepth, int queueCapacity, Eng
         lock (_sync)
         {
             _subscribers.Remove(subscriber);
+            if (_direct.Remove(subscriber))
+            {
+                _directSnapshot = null;
+            }
         }
     }
 
     /// <summary>Ends every subscriber; the topic takes no new ones.</summary>
+    /// <remarks>
+    /// Subscribers the fan-out delivers to end after it has delivered what was published before: the
+    /// fan-out ends them on its next pass.
+    /// </remarks>
     public void Complete()
     {
         TopicSubscriber[] ended;
         lock (_sync)
         {
             _completed = true;
-            ended = [.. _subscribers];
+            ended = [.. _subscribers.Where(s => !s.Direct)];
+            _subscribers.ExceptWith(ended);
+            if (_direct.Count > 0)
+            {
+                // After everything published before: nothing is posted after it.
+                FanOut().Post(CompletionMarker);
+            }
+        }
+
+        foreach (var subscriber in ended)
+        {
+            subscriber.Complete();
+        }
+    }
+
+    /// <summary>One chunk of a fan-out pass, and the subscribers it overflowed (from either thread of the pass).</summary>
+    private sealed class Pass(List<BusMessage> batch, int start, int count, byte[] chunk)
+    {
+        private readonly Lock _sync = new();
+
+        public List<BusMessage> Batch { get; } = batch;
+
+        public int Start { get; } = start;
+
+        public int Count { get; } = count;
+
+        public byte[] Chunk { get; } = chunk;
+
+        public List<TopicSubscriber>? Dropped { get; private set; }
+
+        public void Overflowed(TopicSubscriber subscriber)
+        {
+            lock (_sync)
+            {
+                (Dropped ??= []).Add(subscriber);
+            }
+        }
+    }
+
+    private void CompleteDirect()
+    {
+        TopicSubscriber[] ended;
+        lock (_sync)
+        {
+            ended = [.. _direct];
+            _direct.Clear();
             _subscribers.Clear();
+            _directSnapshot = null;
         }
 
         foreach (var subscriber in ended)

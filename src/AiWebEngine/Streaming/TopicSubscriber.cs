@@ -18,10 +18,15 @@ public sealed class TopicSubscriber : IDisposable, IKeepAliveTarget
     private int _disposed;
     private int _clients = 1;
 
-    internal TopicSubscriber(IReadOnlyDictionary<string, string> metadata, int capacity, Action<TopicSubscriber> unsubscribe)
+    internal TopicSubscriber(IReadOnlyDictionary<string, string> metadata, int capacity, Action<TopicSubscriber> unsubscribe, Action<TopicSubscriber>? direct = null)
     {
         Metadata = metadata;
         _unsubscribe = unsubscribe;
+        if (direct is not null)
+        {
+            Gate.Opened = () => direct(this);
+        }
+
         _queue = Channel.CreateBounded<BusMessage>(new BoundedChannelOptions(capacity)
         {
             FullMode = BoundedChannelFullMode.Wait,
@@ -57,6 +62,54 @@ public sealed class TopicSubscriber : IDisposable, IKeepAliveTarget
     internal long LastActivity;
 
     ref long IKeepAliveTarget.LastActivity => ref LastActivity;
+
+    /// <summary>Lets the topic's fan-out write to the connection's socket while its writer is idle.</summary>
+    internal DirectSendGate Gate { get; } = new();
+
+    /// <summary>Whether the topic delivers to this subscriber through its fan-out (set by the topic, under its lock).</summary>
+    internal bool Direct { get; set; }
+
+    /// <summary>The first message id the fan-out delivers: earlier ones were queued when they were published.</summary>
+    internal long FirstDirectId { get; set; }
+
+    /// <summary>
+    /// Delivers <paramref name="count"/> messages of the fan-out's batch from <paramref name="start"/>:
+    /// <paramref name="chunk"/>, their shared bytes, straight to the socket while the writer is idle and
+    /// every one of them is for this subscriber; otherwise the ones that are, queued.
+    /// </summary>
+    /// <returns>False when the queue overflowed now.</returns>
+    internal bool Offer(List<BusMessage> batch, int start, int count, ReadOnlySpan<byte> chunk)
+    {
+        if (Overflowed)
+        {
+            return true; // dropped already, and counted then
+        }
+
+        var all = true;
+        for (var i = start; i < start + count && all; i++)
+        {
+            all = batch[i].Id >= FirstDirectId && batch[i].IsFor(Metadata);
+        }
+
+        using (Gate.Enter())
+        {
+            if (all && Gate.TrySendLocked(chunk, count))
+            {
+                return true;
+            }
+
+            for (var i = start; i < start + count; i++)
+            {
+                var message = batch[i];
+                if (message.Id >= FirstDirectId && message.IsFor(Metadata) && !TryEnqueue(message))
+                {
+                    return !Overflowed;
+                }
+            }
+        }
+
+        return true;
+    }
 
     internal bool TryEnqueue(BusMessage message)
     {

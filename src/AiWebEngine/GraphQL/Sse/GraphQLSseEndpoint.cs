@@ -100,7 +100,7 @@ internal sealed partial class GraphQLSseEndpoint(
         {
             // Headers go out at once, before any event: the client knows it is subscribed.
             await context.Response.StartAsync(context.RequestAborted);
-            await SseStreamWriter.RunAsync(context.Response.BodyWriter, stream.Frames, static frame => frame, stream, ReadOnlyMemory<byte>.Empty, time, metrics, SseEndpoint.DirectWrites(context));
+            await SseStreamWriter.RunAsync(context.Response.BodyWriter, stream.Frames, static frame => frame, stream, ReadOnlyMemory<byte>.Empty, time, metrics, SseEndpoint.DirectWrites(context), stream.Gate);
         }
         finally
         {

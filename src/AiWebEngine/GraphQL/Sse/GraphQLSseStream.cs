@@ -14,7 +14,7 @@ namespace AiWebEngine.GraphQL.Sse;
 /// <see cref="GraphQLOptions.QueueCapacity"/> frames behind is marked <see cref="Overflowed"/> and
 /// <see cref="Overflow"/> fires, so the transport drops the connection (the client re-subscribes).
 /// </remarks>
-internal sealed class GraphQLSseStream : IObserver<SubscriptionEvent>, IKeepAliveTarget
+internal sealed class GraphQLSseStream : IObserver<SubscriptionEvent>, ISubscriptionEventBatches, IKeepAliveTarget
 {
     private static readonly ReadOnlyMemory<byte> KeepAliveFrame = SseFrames.KeepAlive.ToArray();
 
@@ -39,6 +39,9 @@ internal sealed class GraphQLSseStream : IObserver<SubscriptionEvent>, IKeepAliv
     /// <summary>The frames to write; completes after <c>complete</c>, or when the stream is stopped.</summary>
     public ChannelReader<ReadOnlyMemory<byte>> Frames => _frames.Reader;
 
+    /// <summary>Lets a shared subscription's fan-out write to the connection's socket while the writer is idle.</summary>
+    public DirectSendGate Gate { get; } = new();
+
     /// <summary>Whether the client was dropped because its queue was full.</summary>
     public bool Overflowed { get; private set; }
 
@@ -51,6 +54,23 @@ internal sealed class GraphQLSseStream : IObserver<SubscriptionEvent>, IKeepAliv
 
     /// <summary>Queues the event's frame, encoded once for every client of a shared subscription.</summary>
     public void OnNext(SubscriptionEvent value) => Enqueue(value.SseFrame);
+
+    /// <summary>Events of a shared fan-out: their chunk straight to the socket while the writer is idle, otherwise their frames queued.</summary>
+    public void OnNextBatch(ReadOnlySpan<SubscriptionEvent> events, ReadOnlySpan<byte> chunk)
+    {
+        using (Gate.Enter())
+        {
+            if (Volatile.Read(ref _ended) == 0 && Gate.TrySendLocked(chunk, events.Length))
+            {
+                return;
+            }
+
+            foreach (var value in events)
+            {
+                Enqueue(value.SseFrame);
+            }
+        }
+    }
 
     /// <summary>An error of the event source: sent as a <c>next</c> with <c>errors</c>, then <c>complete</c>.</summary>
     public void OnError(Exception error)

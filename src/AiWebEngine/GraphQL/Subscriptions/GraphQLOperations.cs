@@ -1,3 +1,4 @@
+using AiWebEngine.Streaming;
 using System.Collections.Concurrent;
 using System.Security.Claims;
 using System.Text.Json;
@@ -104,6 +105,7 @@ internal sealed partial class GraphQLOperations(
     {
         private readonly Lock _sync = new();
         private Member[] _members = [];
+        private FanOutQueue<Item>? _fanOut;
         private Streaming.TopicSubscriber? _bus;
         private IDisposable? _upstream;
         private bool _closed;
@@ -186,31 +188,63 @@ internal sealed partial class GraphQLOperations(
             }
         }
 
+        // The execution's events, its error and its end go to the clients through the fan-out, in order.
         public void OnNext(ExecutionResult value)
         {
             Interlocked.Increment(ref owner._eventsExecuted);
-            var shared = new SubscriptionEvent(value, owner._executor.Json);
-            foreach (var member in Volatile.Read(ref _members))
+            FanOut().Post(new(new SubscriptionEvent(value, owner._executor.Json), null));
+        }
+
+        public void OnError(Exception error) => FanOut().Post(new(null, error));
+
+        public void OnCompleted() => FanOut().Post(new(null, null));
+
+        private FanOutQueue<Item> FanOut() =>
+            Volatile.Read(ref _fanOut) ?? Interlocked.CompareExchange(ref _fanOut, new(Dispatch), null) ?? _fanOut;
+
+        /// <summary>
+        /// Delivers the events posted since the last pass to every client, a chunk at a time: its frames are
+        /// encoded once, and go straight to the socket of every graphql-sse client whose writer is idle.
+        /// </summary>
+        private void Dispatch(List<Item> batch)
+        {
+            for (var start = 0; start < batch.Count;)
             {
-                member.OnShared(shared);
+                if (batch[start].Event is null)
+                {
+                    // The end: nothing is posted after it that a client could still receive.
+                    var error = batch[start].Error;
+                    foreach (var member in Close())
+                    {
+                        if (error is null)
+                        {
+                            member.OnCompleted();
+                        }
+                        else
+                        {
+                            member.OnError(error);
+                        }
+                    }
+
+                    return;
+                }
+
+                var count = DirectSendGate.Take(batch, start, static item => item.Event!.Payload, static item => item.Event is null);
+                var events = new SubscriptionEvent[count];
+                for (var i = 0; i < count; i++)
+                {
+                    events[i] = batch[start + i].Event!;
+                }
+
+                var members = Volatile.Read(ref _members);
+                var chunk = members.Any(m => m.TakesBatches) ? DirectSendGate.Chunk(batch, start, count, static item => item.Event!.SseFrame) : [];
+                FanOutPass.Run(members, (events, chunk), static (member, pass) => member.OnShared(pass.events, pass.chunk));
+
+                start += count;
             }
         }
 
-        public void OnError(Exception error)
-        {
-            foreach (var member in Close())
-            {
-                member.OnError(error);
-            }
-        }
-
-        public void OnCompleted()
-        {
-            foreach (var member in Close())
-            {
-                member.OnCompleted();
-            }
-        }
+        private readonly record struct Item(SubscriptionEvent? Event, Exception? Error);
 
         private Member[] Close()
         {
@@ -270,7 +304,10 @@ internal sealed partial class GraphQLOperations(
             }
         }
 
-        public void OnShared(SubscriptionEvent value)
+        /// <summary>Whether the client takes the group's events in batches with their encoded chunk.</summary>
+        public bool TakesBatches => observer is ISubscriptionEventBatches;
+
+        public void OnShared(ReadOnlySpan<SubscriptionEvent> events, ReadOnlySpan<byte> chunk)
         {
             lock (_sync)
             {
@@ -281,13 +318,23 @@ internal sealed partial class GraphQLOperations(
 
                 if (_pending is null)
                 {
-                    observer.OnNext(value);
+                    if (observer is ISubscriptionEventBatches batches)
+                    {
+                        batches.OnNextBatch(events, chunk);
+                        return;
+                    }
+
+                    foreach (var value in events)
+                    {
+                        observer.OnNext(value);
+                    }
+
                     return;
                 }
 
-                if (_pending.Count < capacity)
+                if (_pending.Count + events.Length <= capacity)
                 {
-                    _pending.Add(value);
+                    _pending.AddRange(events);
                     return;
                 }
             }

@@ -1,0 +1,174 @@
+using System.Globalization;
+using System.IO.Pipelines;
+using System.Threading.Channels;
+using AiWebEngine.Diagnostics.Metrics;
+using AiWebEngine.Hosting;
+
+namespace AiWebEngine.Streaming;
+
+/// <summary>
+/// Between a connection's SSE writer and the fan-out that feeds it: while the writer waits with nothing
+/// queued and its socket has nothing pending, the fan-out sends frames straight to the socket on its own
+/// thread (one HTTP/1.1 chunk, encoded once for every connection); otherwise it queues them for the
+/// writer, as without a gate.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Without it, a message to N connections wakes N writers, one thread-pool work item each, and each
+/// frames its own copy; with it, one fan-out pass writes the same bytes to every idle socket.
+/// </para>
+/// <para>
+/// Order: the writer parks only when its queue is empty, and the fan-out queues (and so unparks it)
+/// under the same lock as it sends, so a frame sent directly never overtakes one still queued. Keep-alive
+/// comments are queued outside the lock; their place among the frames does not matter.
+/// </para>
+/// </remarks>
+internal sealed class DirectSendGate
+{
+    private readonly Lock _sync = new();
+    private IDirectSocketWrites? _socket;
+    private IKeepAliveTarget? _connection;
+    private TimeProvider? _time;
+    private EngineMetrics? _metrics;
+    private Task<FlushResult>? _sending;
+    private bool _parked;
+    private bool _closed;
+
+    /// <summary>Called once when the writer opens the gate (its owner starts routing frames to it).</summary>
+    public Action? Opened { get; set; }
+
+    /// <summary>Whether the writer has opened the gate (and not yet closed it).</summary>
+    public bool IsOpen
+    {
+        get
+        {
+            lock (_sync)
+            {
+                return _socket is not null && !_closed;
+            }
+        }
+    }
+
+    /// <summary>The writer: from now on the fan-out may send to <paramref name="socket"/> while the writer is parked.</summary>
+    public void Open(IDirectSocketWrites socket, IKeepAliveTarget connection, TimeProvider time, EngineMetrics? metrics)
+    {
+        lock (_sync)
+        {
+            if (_closed || _socket is not null)
+            {
+                return;
+            }
+
+            _socket = socket;
+            _connection = connection;
+            _time = time;
+            _metrics = metrics;
+        }
+
+        Opened?.Invoke();
+    }
+
+    /// <summary>The writer, before it waits: parks when nothing is queued.</summary>
+    public void Park<T>(ChannelReader<T> queue)
+    {
+        lock (_sync)
+        {
+            _parked = _socket is not null && !_closed && !queue.TryPeek(out _);
+        }
+    }
+
+    /// <summary>The writer, woken: unparks, and returns a direct send that is still waiting for the socket (to await first).</summary>
+    public Task<FlushResult>? Wake()
+    {
+        lock (_sync)
+        {
+            _parked = false;
+            var sending = _sending;
+            _sending = null;
+            return sending;
+        }
+    }
+
+    /// <summary>The writer is done: nothing more is sent directly (after a direct send in progress ends).</summary>
+    public void Close()
+    {
+        lock (_sync)
+        {
+            _closed = true;
+            _parked = false;
+        }
+    }
+
+    /// <summary>The fan-out, for one connection: holds the gate while it sends or queues.</summary>
+    public Lock.Scope Enter() => _sync.EnterScope();
+
+    /// <summary>
+    /// Under <see cref="Enter"/>: sends <paramref name="chunk"/> (<paramref name="frames"/> frames) to
+    /// the socket if the writer is parked. False: queue the frames instead, which unparks the writer.
+    /// </summary>
+    public bool TrySendLocked(ReadOnlySpan<byte> chunk, int frames)
+    {
+        if (!_parked || chunk.IsEmpty || !_socket!.TryWrite(chunk, out var queued))
+        {
+            _parked = false;
+            return false;
+        }
+
+        if (!queued.IsCompletedSuccessfully || queued.Result.IsCompleted || queued.Result.IsCanceled)
+        {
+            // Part of it waits for the socket (a slow client), or the connection is gone: the writer
+            // awaits that before anything else, and frames are queued for it until then.
+            _sending = queued.AsTask();
+            _parked = false;
+        }
+
+        Volatile.Write(ref _connection!.LastActivity, _time!.GetTimestamp());
+        _metrics?.FramesDelivered(frames);
+        return true;
+    }
+
+    /// <summary>Frames as one HTTP/1.1 chunk: <c>&lt;size in hex&gt;\r\n</c>, the frames, <c>\r\n</c>.</summary>
+    public static byte[] Chunk<T>(List<T> items, int start, int count, Func<T, ReadOnlyMemory<byte>> frameOf)
+    {
+        var bytes = 0;
+        for (var i = start; i < start + count; i++)
+        {
+            bytes += frameOf(items[i]).Length;
+        }
+
+        Span<byte> size = stackalloc byte[8];
+        bytes.TryFormat(size, out var sizeLength, "x", CultureInfo.InvariantCulture);
+        var chunk = new byte[sizeLength + 2 + bytes + 2];
+        size[..sizeLength].CopyTo(chunk);
+        var at = sizeLength;
+        chunk[at++] = (byte)'\r';
+        chunk[at++] = (byte)'\n';
+        for (var i = start; i < start + count; i++)
+        {
+            var frame = frameOf(items[i]).Span;
+            frame.CopyTo(chunk.AsSpan(at));
+            at += frame.Length;
+        }
+
+        chunk[at++] = (byte)'\r';
+        chunk[at] = (byte)'\n';
+        return chunk;
+    }
+
+    /// <summary>How many of <paramref name="items"/> from <paramref name="start"/> go in one chunk (the writer's batch bounds).</summary>
+    public static int Take<T>(List<T> items, int start, Func<T, ReadOnlyMemory<byte>> frameOf, Func<T, bool> isBreak)
+    {
+        var bytes = 0;
+        var count = 0;
+        while (start + count < items.Count
+            && count < SseStreamWriter.MaxFramesPerFlush
+            && bytes < SseStreamWriter.MaxBytesPerFlush
+            && !isBreak(items[start + count]))
+        {
+            bytes += frameOf(items[start + count]).Length;
+            count++;
+        }
+
+        return count;
+    }
+}

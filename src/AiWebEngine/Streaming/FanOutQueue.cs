@@ -1,0 +1,146 @@
+namespace AiWebEngine.Streaming;
+
+/// <summary>
+/// Runs a fan-out off the producer's thread, one batch at a time: items posted while a batch is being
+/// delivered are delivered together in the next one, in the order they were posted.
+/// </summary>
+/// <remarks>
+/// A producer (a publish, a subscription's event) only appends and returns. One work item on the
+/// thread pool at a time takes everything posted so far and hands it to <c>deliver</c>, so a burst costs
+/// one pass over the subscribers, not one per item, and the subscribers see the items in order.
+/// </remarks>
+internal sealed class FanOutQueue<T>(Action<List<T>> deliver) : IThreadPoolWorkItem
+{
+    private readonly Lock _sync = new();
+    private List<T> _posted = [];
+    private List<T> _spare = [];
+    private bool _running;
+
+    public void Post(T item)
+    {
+        lock (_sync)
+        {
+            _posted.Add(item);
+            if (_running)
+            {
+                return;
+            }
+
+            _running = true;
+        }
+
+        ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+    }
+
+    void IThreadPoolWorkItem.Execute()
+    {
+        while (true)
+        {
+            List<T> batch;
+            lock (_sync)
+            {
+                if (_posted.Count == 0)
+                {
+                    _running = false;
+                    return;
+                }
+
+                batch = _posted;
+                _posted = _spare;
+            }
+
+            try
+            {
+                deliver(batch);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // A delivery that throws is a bug; it must not take the process down (this runs on the
+                // thread pool) nor stop the deliveries after it. The others of the pass were made.
+                System.Diagnostics.Trace.TraceError($"A fan-out pass failed: {e}");
+            }
+            finally
+            {
+                batch.Clear();
+                lock (_sync)
+                {
+                    _spare = batch;
+                }
+            }
+        }
+    }
+}
+
+/// <summary>
+/// Runs a fan-out pass over many targets on two threads: the second half on the thread pool while the
+/// calling thread does the first, then waits for it, so the next pass starts only after this one.
+/// </summary>
+internal static class FanOutPass
+{
+    /// <summary>Below this many targets one thread does the pass (a second costs more than it saves).</summary>
+    public const int SplitAt = 512;
+
+    /// <summary>Calls <paramref name="deliver"/> for every target, even when some fail.</summary>
+    /// <exception cref="AggregateException">Some deliveries failed (the first failure of each thread).</exception>
+    public static void Run<TTarget, TState>(TTarget[] targets, TState state, Action<TTarget, TState> deliver)
+    {
+        if (targets.Length < SplitAt || Environment.ProcessorCount < 2)
+        {
+            if (RunRange(targets, 0, targets.Length, state, deliver) is { } failure)
+            {
+                throw new AggregateException(failure);
+            }
+
+            return;
+        }
+
+        var half = targets.Length / 2;
+        using var second = new Half<TTarget, TState>(targets, half, state, deliver);
+        ThreadPool.UnsafeQueueUserWorkItem(second, preferLocal: false);
+        var first = RunRange(targets, 0, half, state, deliver);
+        var other = second.Wait();
+        if (first is not null || other is not null)
+        {
+            throw new AggregateException(new[] { first, other }.OfType<Exception>());
+        }
+    }
+
+    private static Exception? RunRange<TTarget, TState>(TTarget[] targets, int start, int end, TState state, Action<TTarget, TState> deliver)
+    {
+        Exception? failure = null;
+        for (var i = start; i < end; i++)
+        {
+            try
+            {
+                deliver(targets[i], state);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                failure ??= e;
+            }
+        }
+
+        return failure;
+    }
+
+    private sealed class Half<TTarget, TState>(TTarget[] targets, int start, TState state, Action<TTarget, TState> deliver) : IThreadPoolWorkItem, IDisposable
+    {
+        private readonly ManualResetEventSlim _done = new();
+        private Exception? _failure;
+
+        public void Execute()
+        {
+            _failure = RunRange(targets, start, targets.Length, state, deliver);
+            _done.Set();
+        }
+
+        /// <summary>Waits for the half to be done; its first failure, if any.</summary>
+        public Exception? Wait()
+        {
+            _done.Wait();
+            return _failure;
+        }
+
+        public void Dispose() => _done.Dispose();
+    }
+}
