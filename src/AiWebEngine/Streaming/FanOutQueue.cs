@@ -75,6 +75,10 @@ internal sealed class FanOutQueue<T>(Action<List<T>> deliver) : IThreadPoolWorkI
 /// Runs a fan-out pass over many targets on two threads: the second half on the thread pool while the
 /// calling thread does the first, then waits for it, so the next pass starts only after this one.
 /// </summary>
+/// <remarks>
+/// The caller never waits for a half that has not started: if the thread pool has not picked it up by
+/// the time the first half is done (a busy pool), the caller runs it itself.
+/// </remarks>
 internal static class FanOutPass
 {
     /// <summary>Below this many targets one thread does the pass (a second costs more than it saves).</summary>
@@ -127,16 +131,25 @@ internal static class FanOutPass
     {
         private readonly ManualResetEventSlim _done = new();
         private Exception? _failure;
+        private int _claimed;
 
         public void Execute()
         {
-            _failure = RunRange(targets, start, targets.Length, state, deliver);
-            _done.Set();
+            if (Interlocked.Exchange(ref _claimed, 1) == 0)
+            {
+                _failure = RunRange(targets, start, targets.Length, state, deliver);
+                _done.Set();
+            }
         }
 
-        /// <summary>Waits for the half to be done; its first failure, if any.</summary>
+        /// <summary>Runs the half here if no thread has started it, else waits for it; its first failure, if any.</summary>
         public Exception? Wait()
         {
+            if (Interlocked.Exchange(ref _claimed, 1) == 0)
+            {
+                return RunRange(targets, start, targets.Length, state, deliver);
+            }
+
             _done.Wait();
             return _failure;
         }
