@@ -104,7 +104,7 @@ internal sealed class DirectSendGate
 
     /// <summary>
     /// Under <see cref="Enter"/>: sends <paramref name="chunk"/> (<paramref name="frames"/> frames) to
-    /// the socket if the writer is parked. False: queue the frames instead, which unparks the writer.
+    /// the socket if the writer is parked. False: queue the frames instead (see <see cref="QueuingLocked"/>).
     /// </summary>
     public bool TrySendLocked(ReadOnlySpan<byte> chunk, int frames)
     {
@@ -126,6 +126,12 @@ internal sealed class DirectSendGate
         _metrics?.FramesDelivered(frames);
         return true;
     }
+
+    /// <summary>
+    /// Under <see cref="Enter"/>, before queuing frames for the writer: it will wake for them, and until
+    /// it parks again (with its queue empty) nothing is sent directly, so nothing overtakes them.
+    /// </summary>
+    public void QueuingLocked() => _parked = false;
 
     /// <summary>Frames as one HTTP/1.1 chunk: <c>&lt;size in hex&gt;\r\n</c>, the frames, <c>\r\n</c>.</summary>
     public static byte[] Chunk<T>(List<T> items, int start, int count, Func<T, ReadOnlyMemory<byte>> frameOf)

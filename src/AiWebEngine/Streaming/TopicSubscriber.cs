@@ -98,6 +98,8 @@ public sealed class TopicSubscriber : IDisposable, IKeepAliveTarget
                 return true;
             }
 
+            Gate.QueuingLocked();
+
             for (var i = start; i < start + count; i++)
             {
                 var message = batch[i];

@@ -223,6 +223,59 @@ public sealed class DirectFanOutTests
     }
 
     [Fact]
+    public async Task GraphQLSseClients_JoiningWhileEventsFlow_GetTheirFirstEventFirst_ThenTheSharedOnesInOrder()
+    {
+        const string Ticks = """
+            registerGraphQLSubscription("ticks", "type Subscription { ticks: String }", () => "first");
+            register("/tick", (req) => {
+              for (let i = 1; i <= Number(req.query.count); i++) sendSubscriptionMessage("ticks", req.query.from + ":" + i);
+              return { body: "ok" };
+            }, "POST");
+            """;
+        await using var host = await StartAsync(new Dictionary<string, string> { ["ticks.js"] = Ticks });
+        const string Body = """{"query":"subscription { ticks }"}""";
+
+        // Events flow the whole time clients join: each joins between two passes, or during one.
+        using var stop = new CancellationTokenSource();
+        var ticking = Task.Run(async () =>
+        {
+            for (var round = 0; !stop.IsCancellationRequested; round++)
+            {
+                using var tick = await host.Client.PostAsync($"/tick?from={round}&count=20", null);
+                tick.EnsureSuccessStatusCode();
+            }
+        });
+        var readers = new List<SseReader>();
+        for (var i = 0; i < 30; i++)
+        {
+            readers.Add(await SseReader.OpenAsync(host.Client, GraphQLHttpTests.Post("/graphql/sse", Body)));
+        }
+
+        foreach (var reader in readers)
+        {
+            await reader.ReadUntilAsync(f => f.Count(m => m.Event == "next") >= 40, TimeSpan.FromSeconds(60));
+        }
+
+        await stop.CancelAsync();
+        await ticking;
+        foreach (var reader in readers)
+        {
+            var data = reader.Messages.Where(m => m.Event == "next").Select(m => m.Data!).ToList();
+            Assert.Equal("""{"data":{"ticks":"first"}}""", data[0]);
+            var shared = data.Skip(1).Select(d => JsonDocument.Parse(d).RootElement.GetProperty("data").GetProperty("ticks").GetString()!)
+                .Select(t => (Round: int.Parse(t.Split(':')[0], CultureInfo.InvariantCulture), N: int.Parse(t.Split(':')[1], CultureInfo.InvariantCulture)))
+                .ToList();
+            for (var i = 1; i < shared.Count; i++)
+            {
+                var (round, n) = shared[i - 1];
+                Assert.Equal(n == 20 ? (round + 1, 1) : (round, n + 1), shared[i]);
+            }
+
+            await reader.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task FanOutQueue_DeliversEveryItemOnce_InEachProducersOrder_InBatches()
     {
         var seen = new List<(int Producer, int Item)>();

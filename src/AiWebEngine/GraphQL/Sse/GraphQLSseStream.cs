@@ -67,7 +67,7 @@ internal sealed class GraphQLSseStream : IObserver<SubscriptionEvent>, ISubscrip
 
             foreach (var value in events)
             {
-                Enqueue(value.SseFrame);
+                EnqueueLocked(value.SseFrame);
             }
         }
     }
@@ -92,8 +92,18 @@ internal sealed class GraphQLSseStream : IObserver<SubscriptionEvent>, ISubscrip
         _frames.Writer.TryComplete();
     }
 
+    // Every frame but keep-alives is queued under the gate: a frame sent directly never overtakes it.
     private void Enqueue(ReadOnlyMemory<byte> frame)
     {
+        using (Gate.Enter())
+        {
+            EnqueueLocked(frame);
+        }
+    }
+
+    private void EnqueueLocked(ReadOnlyMemory<byte> frame)
+    {
+        Gate.QueuingLocked();
         if (_frames.Writer.TryWrite(frame) || Overflowed || Volatile.Read(ref _ended) != 0)
         {
             return;
