@@ -19,7 +19,7 @@ namespace SseLoad;
 /// arrival, not two. The poller holds a reference on the socket's handle while it is registered, so
 /// its descriptor cannot be closed (and reused by another socket) under a <c>recv</c>.
 /// </remarks>
-internal sealed partial class EpollPoller
+internal sealed partial class EpollPoller : IReceivePoller
 {
     private const int EpollCloexec = 0x80000;
     private const int EpollCtlAdd = 1;

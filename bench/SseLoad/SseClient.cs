@@ -698,4 +698,4 @@ internal sealed record ClientConfig(
     bool Reconnect,
     int? ReconnectDelayMilliseconds,
     double MicrosecondsPerTick,
-    EpollPoller[]? Pollers);
+    IReceivePoller[]? Pollers);
