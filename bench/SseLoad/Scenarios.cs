@@ -556,7 +556,9 @@ internal static class Scenarios
         s_pollers ??= EpollPoller.Start(threads, bufferBytes);
 
     // --io uring: --pollers rings (1), each one thread; --uring-buffers provided buffers (8192, a power
-    // of two) of --uring-buffer-bytes (2048) per ring. Without io_uring: the epoll pollers.
+    // of two; SSELOAD_URING_BUFFERS) of --uring-buffer-bytes (2048; SSELOAD_URING_BUFFER_BYTES) per
+    // ring. SSELOAD_URING_SETUP=defer|coop|none picks the ring's setup flags (see UringPoller). Without
+    // io_uring: the epoll pollers.
     private static IReceivePoller[] Uring(Options o, int threads, int receiveBuffer)
     {
         if (s_pollers is not null)
@@ -569,8 +571,8 @@ internal static class Scenarios
             throw new ArgumentException("--pollers must be at least 1");
         }
 
-        var count = o.Int("uring-buffers", 8192);
-        var bytes = o.Int("uring-buffer-bytes", 2048);
+        var count = o.Int("uring-buffers", EnvInt("SSELOAD_URING_BUFFERS", 8192));
+        var bytes = o.Int("uring-buffer-bytes", EnvInt("SSELOAD_URING_BUFFER_BYTES", 2048));
         var rings = new List<IReceivePoller>();
         for (var i = 0; i < threads; i++)
         {
@@ -584,6 +586,9 @@ internal static class Scenarios
 
         return s_pollers = [.. rings];
     }
+
+    private static int EnvInt(string name, int fallback) =>
+        Environment.GetEnvironmentVariable(name) is { Length: > 0 } value ? int.Parse(value, System.Globalization.CultureInfo.InvariantCulture) : fallback;
 
     private static long CurrentRssKiB() => Proc.StatusKiB(Environment.ProcessId, "VmRSS");
 

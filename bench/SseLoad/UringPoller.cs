@@ -199,12 +199,17 @@ internal sealed unsafe partial class UringPoller : IReceivePoller
 
         // SINGLE_ISSUER binds the ring to the thread that sets it up: the poller's thread does it.
         UringPoller? poller = null;
+        Exception? failure = null;
         using var ready = new ManualResetEventSlim();
         new Thread(() =>
         {
             try
             {
                 poller = Create(bufferCount, bufferBytes);
+            }
+            catch (Exception e)
+            {
+                failure = e;
             }
             finally
             {
@@ -214,7 +219,7 @@ internal sealed unsafe partial class UringPoller : IReceivePoller
             poller?.Loop();
         }) { IsBackground = true, Name = "uring" }.Start();
         ready.Wait();
-        return poller;
+        return failure is null ? poller : throw new InvalidOperationException($"io_uring setup: {failure.Message}", failure);
     }
 
     private static UringPoller? Create(int bufferCount, int bufferBytes)
@@ -225,9 +230,26 @@ internal sealed unsafe partial class UringPoller : IReceivePoller
             (SetupCoopTaskRun, "COOP_TASKRUN"),
             (0, "no task-run flags"),
         ];
-        if (Environment.GetEnvironmentVariable("SSELOAD_URING_SETUP") is { Length: > 0 } only)
+        // SSELOAD_URING_SETUP (to compare them): defer (only the first), coop (only COOP_TASKRUN),
+        // plain (no flags), none (no attempt: exercises the fallback to epoll).
+        switch (Environment.GetEnvironmentVariable("SSELOAD_URING_SETUP"))
         {
-            attempts = [.. attempts.Where(a => a.Name.Equals(only, StringComparison.OrdinalIgnoreCase) || (only == "coop" && a.Flags == SetupCoopTaskRun) || (only == "defer" && a.Flags == (SetupSingleIssuer | SetupDeferTaskRun)))];
+            case null or "":
+                break;
+            case "defer":
+                attempts = attempts[..1];
+                break;
+            case "coop":
+                attempts = attempts[1..2];
+                break;
+            case "plain":
+                attempts = attempts[2..];
+                break;
+            case "none":
+                Log.Write("SSELOAD_URING_SETUP=none: io_uring not tried; falling back to --io epoll");
+                return null;
+            case var other:
+                throw new ArgumentException($"SSELOAD_URING_SETUP is defer, coop, plain or none, got {other}");
         }
 
         var error = 0;
