@@ -318,16 +318,14 @@ internal sealed unsafe partial class UringPoller : IReceivePoller
         ArmWake();
         while (true)
         {
-            if (!_incoming.IsEmpty)
+            var reaped = Reap();
+
+            // After the reaping (which clears the wake flag on the eventfd's completion): new connections.
+            while (_incoming.TryDequeue(out var c))
             {
-                Volatile.Write(ref _wakeRequested, 0);
-                while (_incoming.TryDequeue(out var c))
-                {
-                    Start(c);
-                }
+                Start(c);
             }
 
-            var reaped = Reap();
             PublishBuffers();
             if (reaped > 0 && _toSubmit == 0)
             {
@@ -374,6 +372,10 @@ internal sealed unsafe partial class UringPoller : IReceivePoller
             var kind = (userData >> 24) & 0xff;
             if (kind == KindWake)
             {
+                // Cleared before the queue is drained (after this batch): a producer that finds
+                // the flag set enqueued before this, so its connection is drained; one that finds it
+                // clear writes the eventfd again.
+                Interlocked.Exchange(ref _wakeRequested, 0);
                 ArmWake();
                 continue;
             }
