@@ -5,7 +5,7 @@ using System.Runtime.InteropServices;
 namespace SseLoad;
 
 /// <summary>
-/// The clients' receive path of <c>--io epoll</c> (the default): a few dedicated threads, each with its
+/// The clients' receive path of <c>--io epoll</c> (and of <c>--io uring</c> without io_uring): a few dedicated threads, each with its
 /// own Linux <c>epoll</c> instance and a share of the sockets, that connect, write the request and
 /// read the stream without a thread-pool work item, a task or a second <c>recv</c> per delivery.
 /// </summary>

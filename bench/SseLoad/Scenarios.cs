@@ -537,15 +537,15 @@ internal static class Scenarios
     }
 
     /// <summary>
-    /// <c>--io</c>: <c>epoll</c> (the default; also the environment variable <c>SSELOAD_IO</c>) reads
-    /// the clients' sockets on <c>--pollers</c> dedicated epoll threads (1); <c>uring</c> on one
-    /// io_uring thread with multishot receives into provided buffers (<see cref="UringPoller"/>; it
-    /// falls back to epoll when io_uring is not available); <c>async</c> with one
+    /// <c>--io</c> (also the environment variable <c>SSELOAD_IO</c>): <c>uring</c> (the default) reads
+    /// the clients' sockets on <c>--pollers</c> io_uring threads (1) with multishot receives into
+    /// provided buffers (<see cref="UringPoller"/>; it falls back to epoll when io_uring is not
+    /// available); <c>epoll</c> on dedicated epoll threads (<see cref="EpollPoller"/>); <c>async</c> with one
     /// <see cref="System.Net.Sockets.Socket.ReceiveAsync(Memory{byte}, System.Net.Sockets.SocketFlags, CancellationToken)"/> per read.
     /// </summary>
     public static string Io(Options o)
     {
-        var io = o.String("io", Environment.GetEnvironmentVariable("SSELOAD_IO") is { Length: > 0 } env ? env : "epoll");
+        var io = o.String("io", Environment.GetEnvironmentVariable("SSELOAD_IO") is { Length: > 0 } env ? env : "uring");
         return io is "epoll" or "uring" or "async" ? io : throw new ArgumentException($"--io is epoll, uring or async, got {io}");
     }
 
