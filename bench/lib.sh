@@ -115,9 +115,9 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# SseLoad with a time limit (its own --deadline ends it earlier). Its clients read their sockets on
-# dedicated epoll threads (--io epoll, the default); SSELOAD_IO=async in the environment selects the
-# older Socket.ReceiveAsync path, to compare the two (bench/README.md).
+# SseLoad with a time limit (its own --deadline ends it earlier). Its clients read their sockets on a
+# dedicated io_uring thread (--io uring, the default; epoll if io_uring is unavailable); SSELOAD_IO=epoll
+# or SSELOAD_IO=async in the environment selects the older paths, to compare them (bench/README.md).
 load() { local limit="$1"; shift; run_child timeout "$limit" dotnet "$LOAD" "$@"; }
 
 # require_wrk: the load tool of the query phases (http.sh, graphql.sh) must be installed.

@@ -5,7 +5,7 @@ using System.Runtime.InteropServices;
 namespace SseLoad;
 
 /// <summary>
-/// The clients' receive path of <c>--io epoll</c> (the default): a few dedicated threads, each with its
+/// The clients' receive path of <c>--io epoll</c> (and of <c>--io uring</c> without io_uring): a few dedicated threads, each with its
 /// own Linux <c>epoll</c> instance and a share of the sockets, that connect, write the request and
 /// read the stream without a thread-pool work item, a task or a second <c>recv</c> per delivery.
 /// </summary>
@@ -19,7 +19,7 @@ namespace SseLoad;
 /// arrival, not two. The poller holds a reference on the socket's handle while it is registered, so
 /// its descriptor cannot be closed (and reused by another socket) under a <c>recv</c>.
 /// </remarks>
-internal sealed partial class EpollPoller
+internal sealed partial class EpollPoller : IReceivePoller
 {
     private const int EpollCloexec = 0x80000;
     private const int EpollCtlAdd = 1;

@@ -13,8 +13,9 @@ using SseLoad;
 //   SseLoad reload --port P --file F --template "…VERSION…" --out F.json   script change → new version serving
 //   SseLoad compare --engine DIR --peer DIR --out summary.md --chart chart.png   engine and peer side by side
 //
-// fanout and idle: --io epoll (default; SSELOAD_IO in the environment) reads the clients' sockets on
-// --pollers N (1) dedicated epoll threads; --io async uses one Socket.ReceiveAsync per read.
+// fanout and idle: --io uring (default; SSELOAD_IO in the environment) reads the clients' sockets on
+// --pollers N (1) io_uring threads (multishot receives into provided buffers; epoll when io_uring is
+// unavailable); --io epoll on N dedicated epoll threads; --io async uses one Socket.ReceiveAsync per read.
 // Every command stops by itself: --deadline (seconds, default 120) ends the process whatever happens.
 var options = Options.Parse(args);
 if (options.Command is "fanout" or "idle" && Scenarios.Io(options) == "async")

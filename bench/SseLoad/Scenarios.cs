@@ -528,25 +528,67 @@ internal static class Scenarios
             o.Bool("reconnect", true),
             o.String("reconnect-delay-ms", "") is { Length: > 0 } delay ? int.Parse(delay, System.Globalization.CultureInfo.InvariantCulture) : null,
             s_microsecondsPerTick,
-            Io(o) == "epoll" ? Pollers(o.Int("pollers", 1), o.Int("receive-buffer", receiveBuffer)) : null);
+            Io(o) switch
+            {
+                "epoll" => Pollers(o.Int("pollers", 1), o.Int("receive-buffer", receiveBuffer)),
+                "uring" => Uring(o, o.Int("pollers", 1), o.Int("receive-buffer", receiveBuffer)),
+                _ => null,
+            });
     }
 
     /// <summary>
-    /// <c>--io</c>: <c>epoll</c> (the default; also the environment variable <c>SSELOAD_IO</c>) reads
-    /// the clients' sockets on <c>--pollers</c> dedicated epoll threads (1), <c>async</c> with one
+    /// <c>--io</c> (also the environment variable <c>SSELOAD_IO</c>): <c>uring</c> (the default) reads
+    /// the clients' sockets on <c>--pollers</c> io_uring threads (1) with multishot receives into
+    /// provided buffers (<see cref="UringPoller"/>; it falls back to epoll when io_uring is not
+    /// available); <c>epoll</c> on dedicated epoll threads (<see cref="EpollPoller"/>); <c>async</c> with one
     /// <see cref="System.Net.Sockets.Socket.ReceiveAsync(Memory{byte}, System.Net.Sockets.SocketFlags, CancellationToken)"/> per read.
     /// </summary>
     public static string Io(Options o)
     {
-        var io = o.String("io", Environment.GetEnvironmentVariable("SSELOAD_IO") is { Length: > 0 } env ? env : "epoll");
-        return io is "epoll" or "async" ? io : throw new ArgumentException($"--io is epoll or async, got {io}");
+        var io = o.String("io", Environment.GetEnvironmentVariable("SSELOAD_IO") is { Length: > 0 } env ? env : "uring");
+        return io is "epoll" or "uring" or "async" ? io : throw new ArgumentException($"--io is epoll, uring or async, got {io}");
     }
 
-    private static EpollPoller[]? s_pollers;
+    private static IReceivePoller[]? s_pollers;
 
     // One set of poller threads per process, shared by every client configuration of the run.
-    private static EpollPoller[] Pollers(int threads, int bufferBytes) =>
+    private static IReceivePoller[] Pollers(int threads, int bufferBytes) =>
         s_pollers ??= EpollPoller.Start(threads, bufferBytes);
+
+    // --io uring: --pollers rings (1), each one thread; --uring-buffers provided buffers (8192, a power
+    // of two; SSELOAD_URING_BUFFERS) of --uring-buffer-bytes (2048; SSELOAD_URING_BUFFER_BYTES) per
+    // ring. SSELOAD_URING_SETUP=defer|coop|none picks the ring's setup flags (see UringPoller). Without
+    // io_uring: the epoll pollers.
+    private static IReceivePoller[] Uring(Options o, int threads, int receiveBuffer)
+    {
+        if (s_pollers is not null)
+        {
+            return s_pollers;
+        }
+
+        if (threads < 1)
+        {
+            throw new ArgumentException("--pollers must be at least 1");
+        }
+
+        var count = o.Int("uring-buffers", EnvInt("SSELOAD_URING_BUFFERS", 8192));
+        var bytes = o.Int("uring-buffer-bytes", EnvInt("SSELOAD_URING_BUFFER_BYTES", 2048));
+        var rings = new List<IReceivePoller>();
+        for (var i = 0; i < threads; i++)
+        {
+            if (UringPoller.TryStart(count, bytes) is not { } ring)
+            {
+                return Pollers(threads, receiveBuffer);
+            }
+
+            rings.Add(ring);
+        }
+
+        return s_pollers = [.. rings];
+    }
+
+    private static int EnvInt(string name, int fallback) =>
+        Environment.GetEnvironmentVariable(name) is { Length: > 0 } value ? int.Parse(value, System.Globalization.CultureInfo.InvariantCulture) : fallback;
 
     private static long CurrentRssKiB() => Proc.StatusKiB(Environment.ProcessId, "VmRSS");
 

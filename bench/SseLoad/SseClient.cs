@@ -10,9 +10,10 @@ namespace SseLoad;
 /// One Server-Sent-Events client on a raw socket: <c>GET /feed</c> over HTTP/1.1 (or, with protocol
 /// <c>graphql-sse</c>, <c>POST /graphql/sse</c> with a subscription), then a byte-level parser (status
 /// line and headers, chunked transfer coding, SSE lines) that checks every message. The socket is
-/// read by an <see cref="EpollPoller"/> thread (<c>--io epoll</c>, the default) or by a
+/// read by a <see cref="UringPoller"/> thread (<c>--io uring</c>, the default), an
+/// <see cref="EpollPoller"/> thread (<c>--io epoll</c>) or by a
 /// <see cref="Socket.ReceiveAsync(Memory{byte}, SocketFlags, CancellationToken)"/> loop (<c>--io async</c>);
-/// both feed <see cref="Feed"/>.
+/// all feed <see cref="Feed"/>.
 /// </summary>
 /// <remarks>
 /// A message's data is <c>{"run":R,"seq":S,"t":T}</c> (see <see cref="Publisher"/>): <c>T</c> is the
@@ -698,4 +699,4 @@ internal sealed record ClientConfig(
     bool Reconnect,
     int? ReconnectDelayMilliseconds,
     double MicrosecondsPerTick,
-    EpollPoller[]? Pollers);
+    IReceivePoller[]? Pollers);
