@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.IO.Pipelines;
 using System.Threading.Channels;
-using AiWebEngine.Diagnostics.Metrics;
 using AiWebEngine.Hosting;
 
 namespace AiWebEngine.Streaming;
@@ -25,53 +24,33 @@ namespace AiWebEngine.Streaming;
 /// </remarks>
 internal sealed class DirectSendGate
 {
-    private readonly Lock _sync = new();
+    // Kept small: every stream connection has one. Its own monitor is the lock (no lock object).
     private IDirectSocketWrites? _socket;
-    private IKeepAliveTarget? _connection;
-    private TimeProvider? _time;
-    private EngineMetrics? _metrics;
     private Task<FlushResult>? _sending;
+    private volatile bool _open;
     private bool _parked;
     private bool _closed;
 
-    /// <summary>Called once when the writer opens the gate (its owner starts routing frames to it).</summary>
-    public Action? Opened { get; set; }
-
-    /// <summary>Whether the writer has opened the gate (and not yet closed it).</summary>
-    public bool IsOpen
-    {
-        get
-        {
-            lock (_sync)
-            {
-                return _socket is not null && !_closed;
-            }
-        }
-    }
+    /// <summary>Whether the writer has opened the gate and not yet closed it (a hint, read without the lock).</summary>
+    public bool IsOpen => _open;
 
     /// <summary>The writer: from now on the fan-out may send to <paramref name="socket"/> while the writer is parked.</summary>
-    public void Open(IDirectSocketWrites socket, IKeepAliveTarget connection, TimeProvider time, EngineMetrics? metrics)
+    public void Open(IDirectSocketWrites socket)
     {
-        lock (_sync)
+        lock (this)
         {
-            if (_closed || _socket is not null)
+            if (!_closed && _socket is null)
             {
-                return;
+                _socket = socket;
+                _open = true;
             }
-
-            _socket = socket;
-            _connection = connection;
-            _time = time;
-            _metrics = metrics;
         }
-
-        Opened?.Invoke();
     }
 
     /// <summary>The writer, before it waits: parks when nothing is queued.</summary>
     public void Park<T>(ChannelReader<T> queue)
     {
-        lock (_sync)
+        lock (this)
         {
             _parked = _socket is not null && !_closed && !queue.TryPeek(out _);
         }
@@ -80,7 +59,7 @@ internal sealed class DirectSendGate
     /// <summary>The writer, woken: unparks, and returns a direct send that is still waiting for the socket (to await first).</summary>
     public Task<FlushResult>? Wake()
     {
-        lock (_sync)
+        lock (this)
         {
             _parked = false;
             var sending = _sending;
@@ -92,21 +71,27 @@ internal sealed class DirectSendGate
     /// <summary>The writer is done: nothing more is sent directly (after a direct send in progress ends).</summary>
     public void Close()
     {
-        lock (_sync)
+        lock (this)
         {
             _closed = true;
+            _open = false;
             _parked = false;
         }
     }
 
     /// <summary>The fan-out, for one connection: holds the gate while it sends or queues.</summary>
-    public Lock.Scope Enter() => _sync.EnterScope();
+    public Scope Enter()
+    {
+        Monitor.Enter(this);
+        return new Scope(this);
+    }
 
     /// <summary>
-    /// Under <see cref="Enter"/>: sends <paramref name="chunk"/> (<paramref name="frames"/> frames) to
-    /// the socket if the writer is parked. False: queue the frames instead (see <see cref="QueuingLocked"/>).
+    /// Under <see cref="Enter"/>: sends <paramref name="chunk"/> to the socket if the writer is parked
+    /// (the caller then records the connection's activity). False: queue the frames instead (see
+    /// <see cref="QueuingLocked"/>).
     /// </summary>
-    public bool TrySendLocked(ReadOnlySpan<byte> chunk, int frames)
+    public bool TrySendLocked(ReadOnlySpan<byte> chunk)
     {
         if (!_parked || chunk.IsEmpty || !_socket!.TryWrite(chunk, out var queued))
         {
@@ -122,8 +107,6 @@ internal sealed class DirectSendGate
             _parked = false;
         }
 
-        Volatile.Write(ref _connection!.LastActivity, _time!.GetTimestamp());
-        _metrics?.FramesDelivered(frames);
         return true;
     }
 
@@ -132,6 +115,12 @@ internal sealed class DirectSendGate
     /// it parks again (with its queue empty) nothing is sent directly, so nothing overtakes them.
     /// </summary>
     public void QueuingLocked() => _parked = false;
+
+    /// <summary>Leaves the gate's lock.</summary>
+    public readonly ref struct Scope(DirectSendGate gate)
+    {
+        public void Dispose() => Monitor.Exit(gate);
+    }
 
     /// <summary>Frames as one HTTP/1.1 chunk: <c>&lt;size in hex&gt;\r\n</c>, the frames, <c>\r\n</c>.</summary>
     public static byte[] Chunk<T>(List<T> items, int start, int count, Func<T, ReadOnlyMemory<byte>> frameOf)

@@ -85,17 +85,14 @@ internal static class FanOutPass
     public const int SplitAt = 512;
 
     /// <summary>Calls <paramref name="deliver"/> for every target, even when some fail.</summary>
+    /// <returns>How many deliveries returned true (went straight to the socket).</returns>
     /// <exception cref="AggregateException">Some deliveries failed (the first failure of each thread).</exception>
-    public static void Run<TTarget, TState>(TTarget[] targets, TState state, Action<TTarget, TState> deliver)
+    public static int Run<TTarget, TState>(TTarget[] targets, TState state, Func<TTarget, TState, bool> deliver)
     {
         if (targets.Length < SplitAt || Environment.ProcessorCount < 2)
         {
-            if (RunRange(targets, 0, targets.Length, state, deliver) is { } failure)
-            {
-                throw new AggregateException(failure);
-            }
-
-            return;
+            var (count, failure) = RunRange(targets, 0, targets.Length, state, deliver);
+            return failure is null ? count : throw new AggregateException(failure);
         }
 
         var half = targets.Length / 2;
@@ -103,20 +100,26 @@ internal static class FanOutPass
         ThreadPool.UnsafeQueueUserWorkItem(second, preferLocal: false);
         var first = RunRange(targets, 0, half, state, deliver);
         var other = second.Wait();
-        if (first is not null || other is not null)
+        if (first.Failure is not null || other.Failure is not null)
         {
-            throw new AggregateException(new[] { first, other }.OfType<Exception>());
+            throw new AggregateException(new[] { first.Failure, other.Failure }.OfType<Exception>());
         }
+
+        return first.Count + other.Count;
     }
 
-    private static Exception? RunRange<TTarget, TState>(TTarget[] targets, int start, int end, TState state, Action<TTarget, TState> deliver)
+    private static (int Count, Exception? Failure) RunRange<TTarget, TState>(TTarget[] targets, int start, int end, TState state, Func<TTarget, TState, bool> deliver)
     {
+        var count = 0;
         Exception? failure = null;
         for (var i = start; i < end; i++)
         {
             try
             {
-                deliver(targets[i], state);
+                if (deliver(targets[i], state))
+                {
+                    count++;
+                }
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
@@ -124,26 +127,26 @@ internal static class FanOutPass
             }
         }
 
-        return failure;
+        return (count, failure);
     }
 
-    private sealed class Half<TTarget, TState>(TTarget[] targets, int start, TState state, Action<TTarget, TState> deliver) : IThreadPoolWorkItem, IDisposable
+    private sealed class Half<TTarget, TState>(TTarget[] targets, int start, TState state, Func<TTarget, TState, bool> deliver) : IThreadPoolWorkItem, IDisposable
     {
         private readonly ManualResetEventSlim _done = new();
-        private Exception? _failure;
+        private (int Count, Exception? Failure) _result;
         private int _claimed;
 
         public void Execute()
         {
             if (Interlocked.Exchange(ref _claimed, 1) == 0)
             {
-                _failure = RunRange(targets, start, targets.Length, state, deliver);
+                _result = RunRange(targets, start, targets.Length, state, deliver);
                 _done.Set();
             }
         }
 
-        /// <summary>Runs the half here if no thread has started it, else waits for it; its first failure, if any.</summary>
-        public Exception? Wait()
+        /// <summary>Runs the half here if no thread has started it, else waits for it; what it delivered and its first failure.</summary>
+        public (int Count, Exception? Failure) Wait()
         {
             if (Interlocked.Exchange(ref _claimed, 1) == 0)
             {
@@ -151,7 +154,7 @@ internal static class FanOutPass
             }
 
             _done.Wait();
-            return _failure;
+            return _result;
         }
 
         public void Dispose() => _done.Dispose();

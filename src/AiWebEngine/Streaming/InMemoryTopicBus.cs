@@ -59,7 +59,7 @@ internal sealed class InMemoryTopicBus(IOptions<StreamOptions> options, EngineMe
     }
 
     private Topic GetOrCreate(string name) =>
-        _topics.GetOrAdd(name, static (n, self) => new Topic(n, self._options.ReplayDepth, self._options.QueueCapacity, self._metrics, self.IdBase()), this);
+        _topics.GetOrAdd(name, static (n, self) => new Topic(n, self._options.ReplayDepth, self._options.QueueCapacity, self._metrics, self.IdBase(), self._time), this);
 
     /// <summary>Where the ids of a new topic start (see the remarks of the class).</summary>
     private long IdBase()

@@ -79,7 +79,7 @@ internal static class SseStreamWriter
             if (socket is not null)
             {
                 // From here on the fan-out may write to the socket itself while this writer is idle.
-                gate?.Open(socket, connection, time, metrics);
+                gate?.Open(socket);
             }
 
             // Allocated with the first message, so that an idle connection costs nothing more.

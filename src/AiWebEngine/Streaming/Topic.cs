@@ -12,7 +12,7 @@ namespace AiWebEngine.Streaming;
 /// replayed to a new subscriber or delivered to it live, never both and never neither, and every
 /// subscriber receives messages in id order.
 /// </remarks>
-internal sealed class Topic(string name, int replayDepth, int queueCapacity, EngineMetrics? metrics = null, long idBase = 0)
+internal sealed class Topic(string name, int replayDepth, int queueCapacity, EngineMetrics? metrics = null, long idBase = 0, TimeProvider? time = null)
 {
     private readonly Lock _sync = new();
     private readonly HashSet<TopicSubscriber> _subscribers = [];
@@ -121,6 +121,17 @@ internal sealed class Topic(string name, int replayDepth, int queueCapacity, Eng
                 continue;
             }
 
+            if (!subscriber.Direct && subscriber.Gate.IsOpen)
+            {
+                // Its writer has sent the headers and waits for frames: from this message on, the
+                // fan-out delivers to it (the earlier ones are in its queue, ahead of anything the
+                // fan-out sends or queues).
+                subscriber.FirstDirectId = message.Id;
+                subscriber.Direct = true;
+                _direct.Add(subscriber);
+                _directSnapshot = null;
+            }
+
             if (subscriber.Direct)
             {
                 // The fan-out delivers it, after this lock.
@@ -155,26 +166,6 @@ internal sealed class Topic(string name, int replayDepth, int queueCapacity, Eng
     private FanOutQueue<BusMessage> FanOut() => _fanOut ??= new FanOutQueue<BusMessage>(Dispatch);
 
     /// <summary>
-    /// A subscriber whose writer writes to a socket: from the next message on, the fan-out delivers to
-    /// it (straight to the socket while the writer is idle), off the publisher's thread.
-    /// </summary>
-    private void MakeDirect(TopicSubscriber subscriber)
-    {
-        lock (_sync)
-        {
-            if (_completed || !_subscribers.Contains(subscriber))
-            {
-                return;
-            }
-
-            subscriber.FirstDirectId = _lastId + 1;
-            subscriber.Direct = true;
-            _direct.Add(subscriber);
-            _directSnapshot = null;
-        }
-    }
-
-    /// <summary>
     /// The fan-out: delivers what was published since its last pass to every direct subscriber, a
     /// chunk of frames at a time, each chunk encoded once. Runs on the thread pool, one pass at a time,
     /// so every subscriber sees the messages in id order.
@@ -191,14 +182,23 @@ internal sealed class Topic(string name, int replayDepth, int queueCapacity, Eng
         for (var start = 0; start < batch.Count - (completes ? 1 : 0);)
         {
             var count = DirectSendGate.Take(batch, start, static m => m.SseFrame, static m => ReferenceEquals(m, CompletionMarker));
-            var pass = new Pass(batch, start, count, DirectSendGate.Chunk(batch, start, count, static m => m.SseFrame));
-            FanOutPass.Run(targets, pass, static (subscriber, pass) =>
+            var pass = new Pass(batch, start, count, DirectSendGate.Chunk(batch, start, count, static m => m.SseFrame), (time ?? TimeProvider.System).GetTimestamp());
+            var sent = FanOutPass.Run(targets, pass, static (subscriber, pass) =>
             {
-                if (!subscriber.Offer(pass.Batch, pass.Start, pass.Count, pass.Chunk))
+                if (subscriber.Overflowed)
+                {
+                    return false; // dropped already
+                }
+
+                var sent = subscriber.Offer(pass.Batch, pass.Start, pass.Count, pass.Chunk, pass.Now);
+                if (!sent && subscriber.Overflowed)
                 {
                     pass.Overflowed(subscriber);
                 }
+
+                return sent;
             });
+            metrics?.FramesDelivered(sent * count);
 
             if (pass.Dropped is { } overflowed)
             {
@@ -223,7 +223,7 @@ internal sealed class Topic(string name, int replayDepth, int queueCapacity, Eng
 
     public TopicSubscriber Subscribe(IReadOnlyDictionary<string, string> metadata, long? lastEventId)
     {
-        var subscriber = new TopicSubscriber(metadata, queueCapacity + _ring.Length, Unsubscribe, MakeDirect);
+        var subscriber = new TopicSubscriber(metadata, queueCapacity + _ring.Length, Unsubscribe);
         lock (_sync)
         {
             if (_completed)
@@ -290,7 +290,7 @@ internal sealed class Topic(string name, int replayDepth, int queueCapacity, Eng
     }
 
     /// <summary>One chunk of a fan-out pass, and the subscribers it overflowed (from either thread of the pass).</summary>
-    private sealed class Pass(List<BusMessage> batch, int start, int count, byte[] chunk)
+    private sealed class Pass(List<BusMessage> batch, int start, int count, byte[] chunk, long now)
     {
         private readonly Lock _sync = new();
 
@@ -301,6 +301,8 @@ internal sealed class Topic(string name, int replayDepth, int queueCapacity, Eng
         public int Count { get; } = count;
 
         public byte[] Chunk { get; } = chunk;
+
+        public long Now { get; } = now;
 
         public List<TopicSubscriber>? Dropped { get; private set; }
 

@@ -18,14 +18,10 @@ public sealed class TopicSubscriber : IDisposable, IKeepAliveTarget
     private int _disposed;
     private int _clients = 1;
 
-    internal TopicSubscriber(IReadOnlyDictionary<string, string> metadata, int capacity, Action<TopicSubscriber> unsubscribe, Action<TopicSubscriber>? direct = null)
+    internal TopicSubscriber(IReadOnlyDictionary<string, string> metadata, int capacity, Action<TopicSubscriber> unsubscribe)
     {
         Metadata = metadata;
         _unsubscribe = unsubscribe;
-        if (direct is not null)
-        {
-            Gate.Opened = () => direct(this);
-        }
 
         _queue = Channel.CreateBounded<BusMessage>(new BoundedChannelOptions(capacity)
         {
@@ -66,7 +62,7 @@ public sealed class TopicSubscriber : IDisposable, IKeepAliveTarget
     /// <summary>Lets the topic's fan-out write to the connection's socket while its writer is idle.</summary>
     internal DirectSendGate Gate { get; } = new();
 
-    /// <summary>Whether the topic delivers to this subscriber through its fan-out (set by the topic, under its lock).</summary>
+    /// <summary>Whether the topic delivers to this subscriber through its fan-out (set by the topic, under its lock, once the gate is open).</summary>
     internal bool Direct { get; set; }
 
     /// <summary>The first message id the fan-out delivers: earlier ones were queued when they were published.</summary>
@@ -77,12 +73,13 @@ public sealed class TopicSubscriber : IDisposable, IKeepAliveTarget
     /// <paramref name="chunk"/>, their shared bytes, straight to the socket while the writer is idle and
     /// every one of them is for this subscriber; otherwise the ones that are, queued.
     /// </summary>
-    /// <returns>False when the queue overflowed now.</returns>
-    internal bool Offer(List<BusMessage> batch, int start, int count, ReadOnlySpan<byte> chunk)
+    /// <param name="now">The pass's <see cref="TimeProvider"/> timestamp: the connection's last activity if sent.</param>
+    /// <returns>Whether the chunk went straight to the socket.</returns>
+    internal bool Offer(List<BusMessage> batch, int start, int count, ReadOnlySpan<byte> chunk, long now)
     {
         if (Overflowed)
         {
-            return true; // dropped already, and counted then
+            return false; // dropped already, and counted then
         }
 
         var all = true;
@@ -93,8 +90,9 @@ public sealed class TopicSubscriber : IDisposable, IKeepAliveTarget
 
         using (Gate.Enter())
         {
-            if (all && Gate.TrySendLocked(chunk, count))
+            if (all && Gate.TrySendLocked(chunk))
             {
+                Volatile.Write(ref LastActivity, now);
                 return true;
             }
 
@@ -105,12 +103,12 @@ public sealed class TopicSubscriber : IDisposable, IKeepAliveTarget
                 var message = batch[i];
                 if (message.Id >= FirstDirectId && message.IsFor(Metadata) && !TryEnqueue(message))
                 {
-                    return !Overflowed;
+                    break; // overflowed (the pass finds it marked), or disposed
                 }
             }
         }
 
-        return true;
+        return false;
     }
 
     internal bool TryEnqueue(BusMessage message)

@@ -312,12 +312,13 @@ public sealed class DirectFanOutTests
     }
 
     [Fact]
-    public void FanOutPass_ReachesEveryTargetOnce_AndReportsAFailure()
+    public void FanOutPass_ReachesEveryTargetOnce_CountsDirectSends_AndReportsAFailure()
     {
         var targets = Enumerable.Range(0, 3 * FanOutPass.SplitAt).ToArray();
         var hits = new int[targets.Length];
-        FanOutPass.Run(targets, hits, static (t, h) => Interlocked.Increment(ref h[t]));
+        var sent = FanOutPass.Run(targets, hits, static (t, h) => Interlocked.Increment(ref h[t]) == 1 && t % 3 == 0);
         Assert.All(hits, h => Assert.Equal(1, h));
+        Assert.Equal(FanOutPass.SplitAt, sent);
 
         // A delivery that throws (on either thread) does not stop the others; the pass reports it.
         var reached = new int[targets.Length];
@@ -325,10 +326,7 @@ public sealed class DirectFanOutTests
             FanOutPass.Run(targets, reached, static (t, r) =>
             {
                 Interlocked.Increment(ref r[t]);
-                if (t == 0 || t == r.Length - 1)
-                {
-                    throw new InvalidOperationException("boom " + t);
-                }
+                return t == 0 || t == r.Length - 1 ? throw new InvalidOperationException("boom " + t) : true;
             }));
         Assert.All(reached, r => Assert.Equal(1, r));
         Assert.Equal(2, failure.InnerExceptions.Count);

@@ -56,13 +56,14 @@ internal sealed class GraphQLSseStream : IObserver<SubscriptionEvent>, ISubscrip
     public void OnNext(SubscriptionEvent value) => Enqueue(value.SseFrame);
 
     /// <summary>Events of a shared fan-out: their chunk straight to the socket while the writer is idle, otherwise their frames queued.</summary>
-    public void OnNextBatch(ReadOnlySpan<SubscriptionEvent> events, ReadOnlySpan<byte> chunk)
+    public bool OnNextBatch(ReadOnlySpan<SubscriptionEvent> events, ReadOnlySpan<byte> chunk, long now)
     {
         using (Gate.Enter())
         {
-            if (Volatile.Read(ref _ended) == 0 && Gate.TrySendLocked(chunk, events.Length))
+            if (Volatile.Read(ref _ended) == 0 && Gate.TrySendLocked(chunk))
             {
-                return;
+                Volatile.Write(ref _lastActivity, now);
+                return true;
             }
 
             foreach (var value in events)
@@ -70,6 +71,8 @@ internal sealed class GraphQLSseStream : IObserver<SubscriptionEvent>, ISubscrip
                 EnqueueLocked(value.SseFrame);
             }
         }
+
+        return false;
     }
 
     /// <summary>An error of the event source: sent as a <c>next</c> with <c>errors</c>, then <c>complete</c>.</summary>

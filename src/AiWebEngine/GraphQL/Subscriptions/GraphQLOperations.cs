@@ -26,8 +26,12 @@ internal sealed partial class GraphQLOperations(
     GraphQLExecutor executor,
     IServiceProvider services,
     IOptions<GraphQLOptions> options,
-    ILogger<GraphQLOperations> logger)
+    ILogger<GraphQLOperations> logger,
+    TimeProvider? time = null,
+    Diagnostics.Metrics.EngineMetrics? metrics = null)
 {
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+    private readonly Diagnostics.Metrics.EngineMetrics? _metrics = metrics;
     private readonly GraphQLExecutor _executor = executor;
     private readonly IServiceProvider _services = services;
     private readonly ILogger _logger = logger;
@@ -238,7 +242,8 @@ internal sealed partial class GraphQLOperations(
 
                 var members = Volatile.Read(ref _members);
                 var chunk = members.Any(m => m.TakesBatches) ? DirectSendGate.Chunk(batch, start, count, static item => item.Event!.SseFrame) : [];
-                FanOutPass.Run(members, (events, chunk), static (member, pass) => member.OnShared(pass.events, pass.chunk));
+                var sent = FanOutPass.Run(members, (events, chunk, now: owner._time.GetTimestamp()), static (member, pass) => member.OnShared(pass.events, pass.chunk, pass.now));
+                owner._metrics?.FramesDelivered(sent * count);
 
                 start += count;
             }
@@ -307,21 +312,21 @@ internal sealed partial class GraphQLOperations(
         /// <summary>Whether the client takes the group's events in batches with their encoded chunk.</summary>
         public bool TakesBatches => observer is ISubscriptionEventBatches;
 
-        public void OnShared(ReadOnlySpan<SubscriptionEvent> events, ReadOnlySpan<byte> chunk)
+        /// <returns>Whether the events' chunk went straight to the client's socket.</returns>
+        public bool OnShared(ReadOnlySpan<SubscriptionEvent> events, ReadOnlySpan<byte> chunk, long now)
         {
             lock (_sync)
             {
                 if (_ended)
                 {
-                    return;
+                    return false;
                 }
 
                 if (_pending is null)
                 {
                     if (observer is ISubscriptionEventBatches batches)
                     {
-                        batches.OnNextBatch(events, chunk);
-                        return;
+                        return batches.OnNextBatch(events, chunk, now);
                     }
 
                     foreach (var value in events)
@@ -329,17 +334,18 @@ internal sealed partial class GraphQLOperations(
                         observer.OnNext(value);
                     }
 
-                    return;
+                    return false;
                 }
 
                 if (_pending.Count + events.Length <= capacity)
                 {
                     _pending.AddRange(events);
-                    return;
+                    return false;
                 }
             }
 
             OnError(new ExecutionError("The subscription fell too far behind its events and was ended; subscribe again.") { Code = "SUBSCRIPTION_OVERFLOW" });
+            return false;
         }
 
         // The client's own execution: its first event (if the resolver returned one), then completion.

@@ -6,5 +6,7 @@ namespace AiWebEngine.GraphQL.Subscriptions;
 /// </summary>
 internal interface ISubscriptionEventBatches
 {
-    void OnNextBatch(ReadOnlySpan<SubscriptionEvent> events, ReadOnlySpan<byte> chunk);
+    /// <param name="now">The pass's <see cref="TimeProvider"/> timestamp: the connection's last activity if sent.</param>
+    /// <returns>Whether the chunk went straight to the socket.</returns>
+    bool OnNextBatch(ReadOnlySpan<SubscriptionEvent> events, ReadOnlySpan<byte> chunk, long now);
 }

@@ -194,7 +194,7 @@ internal sealed partial class RedisTopicBus : ITopicBus, IHostedService, IDispos
     /// <summary>Starts following a topic: seeds the replay ring with the last entries Redis keeps.</summary>
     private FollowedTopic Follow(string name)
     {
-        var followed = new FollowedTopic(name, KeyOf(name), new Topic(name, _streams.ReplayDepth, _streams.QueueCapacity, _metrics));
+        var followed = new FollowedTopic(name, KeyOf(name), new Topic(name, _streams.ReplayDepth, _streams.QueueCapacity, _metrics, time: _time));
         var seeded = false;
         if (_redis.IsConnected)
         {
