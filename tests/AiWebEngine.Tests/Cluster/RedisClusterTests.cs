@@ -329,6 +329,14 @@ public sealed class RedisClusterTests
                 await WaitUntilAsync(async () => await ReadyStatusAsync(host) == "Healthy", "the instance reconnects by itself");
             }
 
+            // Connected is not yet sent: an outbox goes out on its writer's next retry. "five" is to be
+            // the last message, so it waits until every instance's outbox is in Redis.
+            foreach (var host in hosts)
+            {
+                var bus = (AiWebEngine.Streaming.Redis.RedisTopicBus)host.Services.GetService(typeof(AiWebEngine.Streaming.ITopicBus))!;
+                await WaitUntilAsync(() => Task.FromResult(bus.OutboxCount == 0), "the instance sends what it kept while Redis was away");
+            }
+
             await SendAsync(hosts[0], "five");
             var expected = new[] { "one", "two", "four", "three", "five" };
             List<(string?, string?)>? reference = null;
