@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Globalization;
 using System.IO.Pipelines;
 using System.Threading.Channels;
@@ -131,23 +132,30 @@ internal sealed class DirectSendGate
             bytes += frameOf(items[i]).Length;
         }
 
-        Span<byte> size = stackalloc byte[8];
-        bytes.TryFormat(size, out var sizeLength, "x", CultureInfo.InvariantCulture);
-        var chunk = new byte[sizeLength + 2 + bytes + 2];
-        size[..sizeLength].CopyTo(chunk);
-        var at = sizeLength;
-        chunk[at++] = (byte)'\r';
-        chunk[at++] = (byte)'\n';
+        var chunk = new byte[ChunkLength(bytes)];
+        WriteChunk(chunk, items, start, count, bytes, frameOf);
+        return chunk;
+    }
+
+    /// <summary>The length of an HTTP/1.1 chunk of <paramref name="bytes"/> bytes: hex size, CRLF, data, CRLF.</summary>
+    public static int ChunkLength(int bytes) => (bytes == 0 ? 1 : (BitOperations.Log2((uint)bytes) / 4) + 1) + 2 + bytes + 2;
+
+    /// <summary>Writes the frames (<paramref name="bytes"/> in all) as one HTTP/1.1 chunk; returns its length (<see cref="ChunkLength"/>).</summary>
+    public static int WriteChunk<T>(Span<byte> into, List<T> items, int start, int count, int bytes, Func<T, ReadOnlyMemory<byte>> frameOf)
+    {
+        bytes.TryFormat(into, out var at, "x", CultureInfo.InvariantCulture);
+        into[at++] = (byte)'\r';
+        into[at++] = (byte)'\n';
         for (var i = start; i < start + count; i++)
         {
             var frame = frameOf(items[i]).Span;
-            frame.CopyTo(chunk.AsSpan(at));
+            frame.CopyTo(into[at..]);
             at += frame.Length;
         }
 
-        chunk[at++] = (byte)'\r';
-        chunk[at] = (byte)'\n';
-        return chunk;
+        into[at++] = (byte)'\r';
+        into[at++] = (byte)'\n';
+        return at;
     }
 
     /// <summary>How many of <paramref name="items"/> from <paramref name="start"/> go in one chunk (the writer's batch bounds).</summary>

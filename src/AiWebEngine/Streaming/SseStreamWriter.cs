@@ -144,24 +144,13 @@ internal static class SseStreamWriter
     /// <summary>The batch as one HTTP/1.1 chunk, straight to the socket (see <see cref="IDirectSocketWrites"/>).</summary>
     private static bool TryWriteDirect(IDirectSocketWrites socket, List<ReadOnlyMemory<byte>> batch, int bytes, byte[] scratch, out ValueTask<FlushResult> queued)
     {
-        // "<size in hex>\r\n" <frames> "\r\n"
-        var length = bytes + 8 + 2 + 2;
+        var length = DirectSendGate.ChunkLength(bytes);
         var rented = length <= scratch.Length ? null : ArrayPool<byte>.Shared.Rent(length);
         try
         {
             var span = (rented ?? scratch).AsSpan();
-            bytes.TryFormat(span, out var at, "x", CultureInfo.InvariantCulture);
-            span[at++] = (byte)'\r';
-            span[at++] = (byte)'\n';
-            foreach (var frame in batch)
-            {
-                frame.Span.CopyTo(span[at..]);
-                at += frame.Length;
-            }
-
-            span[at++] = (byte)'\r';
-            span[at++] = (byte)'\n';
-            return socket.TryWrite(span[..at], out queued);
+            var written = DirectSendGate.WriteChunk(span, batch, 0, batch.Count, bytes, static frame => frame);
+            return socket.TryWrite(span[..written], out queued);
         }
         finally
         {

@@ -331,4 +331,24 @@ public sealed class DirectFanOutTests
         Assert.All(reached, r => Assert.Equal(1, r));
         Assert.Equal(2, failure.InnerExceptions.Count);
     }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(15)]
+    [InlineData(16)]
+    [InlineData(255)]
+    [InlineData(256)]
+    [InlineData(4097)]
+    [InlineData(65536)]
+    public void AChunk_IsHexSize_Crlf_Frames_Crlf_OfExactlyItsLength(int size)
+    {
+        List<ReadOnlyMemory<byte>> frames = [new byte[size / 2], Enumerable.Repeat((byte)'z', size - (size / 2)).ToArray()];
+        var chunk = DirectSendGate.Chunk(frames, 0, 2, static f => f);
+        var header = size.ToString("x", CultureInfo.InvariantCulture) + "\r\n";
+        Assert.Equal(DirectSendGate.ChunkLength(size), chunk.Length);
+        Assert.Equal(header, System.Text.Encoding.ASCII.GetString(chunk, 0, header.Length));
+        Assert.Equal(size, chunk.Length - header.Length - 2);
+        Assert.Equal("\r\n"u8.ToArray(), chunk[^2..]);
+        Assert.Equal((byte)'z', chunk[^3]);
+    }
 }
