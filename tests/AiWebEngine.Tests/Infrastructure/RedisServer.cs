@@ -31,8 +31,10 @@ public sealed class RedisServer : IAsyncDisposable
     /// <summary>Starts a server; fails (never skips) when redis-server is not installed.</summary>
     public static async Task<RedisServer> StartAsync()
     {
-        var executable = new[] { "/usr/bin/redis-server", "/usr/local/bin/redis-server", "/usr/sbin/redis-server" }.FirstOrDefault(File.Exists)
-            ?? throw new InvalidOperationException("redis-server is not installed: the cluster tests need it (.ci/run installs it: apt-get install -y redis-server).");
+        // ./test exports the one it found or installed; the usual Debian places otherwise.
+        var executable = new[] { Environment.GetEnvironmentVariable("AIWEBENGINE_REDIS_SERVER"), "/usr/bin/redis-server", "/usr/local/bin/redis-server", "/usr/sbin/redis-server" }
+            .FirstOrDefault(path => !string.IsNullOrEmpty(path) && File.Exists(path))
+            ?? throw new InvalidOperationException("redis-server is not installed: the cluster tests need it (./test installs it, or: apt-get install -y redis-server).");
         var server = new RedisServer(executable, FreePort());
         await server.StartAgainAsync();
         return server;
