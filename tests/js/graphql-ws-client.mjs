@@ -1,20 +1,23 @@
 // The npm graphql-ws client (graphql-transport-ws) for the .NET tests, on the npm "ws" WebSocket.
-// usage: node graphql-ws-client.mjs <ws-url> <events> [complete|leave] [subscription] [query]
+// usage: node graphql-ws-client.mjs [--origin=<origin>] <ws-url> <events> [complete|leave] [subscription] [query]
 // Opens one socket, subscribes (default `subscription { liveEvents }`; prints "subscribing"), runs a
 // query (default `query Greeting { hello(name: "ws") }`) on the same socket while the subscription is
 // live (prints {"query": result}), prints {"next": result} per event, and "complete" when the server
 // completes the subscription, or with "leave" stops the subscription itself after <events> events
 // (prints "left"). Prints "connected" per socket opened. Exits 0, or 1 on an error or after 20 s.
+// --origin sends that Origin header with the upgrade, as a browser page of that origin would.
 import { createClient } from "graphql-ws";
 import WebSocket from "ws";
 
-const [url, wanted, mode, subscriptionQuery, query] = process.argv.slice(2);
+const args = process.argv.slice(2);
+const origin = args.find((a) => a.startsWith("--origin="))?.slice("--origin=".length);
+const [url, wanted, mode, subscriptionQuery, query] = args.filter((a) => !a.startsWith("--origin="));
 const count = Number(wanted ?? 1);
 setTimeout(() => { console.log("timeout"); process.exit(1); }, 20_000);
 
 const client = createClient({
   url,
-  webSocketImpl: WebSocket,
+  webSocketImpl: origin ? class extends WebSocket { constructor(address, protocols) { super(address, protocols, { origin }); } } : WebSocket,
   lazy: false,
   retryAttempts: 0,
   on: { connected: () => console.log("connected"), closed: (e) => console.log(`closed ${e?.code ?? ""}`) },

@@ -56,4 +56,14 @@ public sealed class GraphQLOptions
     /// </summary>
     [Range(0, 1_000_000)]
     public int MaxAliases { get; set; } = 100;
+
+    /// <summary>
+    /// The page origins (<c>https://app.example</c>, <c>http://localhost:5173</c>) whose browsers may open
+    /// a GraphQL WebSocket on <c>/graphql</c>, besides the server's own origin; <c>*</c> allows every
+    /// origin. An upgrade whose <c>Origin</c> is neither is refused with 403 before the socket opens,
+    /// because a browser sends the user's cookies with an upgrade from any page (cross-site WebSocket
+    /// hijacking) and resolvers see the upgrade's headers. An upgrade without <c>Origin</c> (not a
+    /// browser) is accepted. Default: empty (the server's own origin only).
+    /// </summary>
+    public IList<string> AllowedOrigins { get; } = new List<string>();
 }

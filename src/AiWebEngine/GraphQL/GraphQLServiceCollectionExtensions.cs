@@ -21,6 +21,7 @@ internal static class GraphQLServiceCollectionExtensions
     {
         services.AddOptions<GraphQLOptions>().BindConfiguration(GraphQLOptions.SectionName).ValidateOnStart();
         services.AddSingleton<IValidateOptions<GraphQLOptions>, GraphQLOptionsValidator>();
+        services.AddSingleton<IValidateOptions<GraphQLOptions>, WebSocketOrigins.Validator>();
         services.AddSingleton<GraphQLJson>();
         services.AddSingleton<DocumentCache>();
         services.AddSingleton<DocumentLimits>();
@@ -29,6 +30,7 @@ internal static class GraphQLServiceCollectionExtensions
         services.AddSingleton<GraphQLKeepAlive>();
         services.AddSingleton<GraphQLHttpEndpoint>();
         services.AddSingleton<GraphQLSseEndpoint>();
+        services.AddSingleton<WebSocketOrigins>();
         services.AddSingleton<GraphQLWsEndpoint>();
         services.AddOptions<GraphQLIdeOptions>().BindConfiguration(GraphQLIdeOptions.SectionName).ValidateOnStart();
         services.AddSingleton<IValidateOptions<GraphQLIdeOptions>, GraphQLIdeOptionsValidator>();

@@ -27,6 +27,8 @@ public static class AiWebEngineApplicationBuilderExtensions
         EnsureAdded(app.ApplicationServices);
         app.UseMiddleware<RequestIdMiddleware>();
         app.UseStatusCodePages(StatusCodeErrors.WriteAsync);
+        // No AllowedOrigins here: the one WebSocket endpoint (/graphql) checks Origin itself, against the
+        // request's own origin and AiWebEngine:GraphQL:AllowedOrigins, and refuses with a JSON 403.
         app.UseWebSockets(new WebSocketOptions
         {
             KeepAliveInterval = app.ApplicationServices.GetRequiredService<IOptions<GraphQLOptions>>().Value.KeepAliveInterval,

@@ -3,14 +3,17 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Threading.RateLimiting;
 using AiWebEngine.Errors;
+using AiWebEngine.Security;
 using Microsoft.Extensions.Options;
 
 namespace AiWebEngine.Management;
 
 /// <summary>
-/// Guards every management endpoint (SPEC §7): with <see cref="AdminOptions.Token"/> set, a request
+/// Guards every management endpoint (SPEC §7) and <c>/metrics</c>. A request a browser sent for a page
+/// of another origin is refused (403), token or not. With <see cref="AdminOptions.Token"/> set, a request
 /// needs <c>Authorization: Bearer &lt;token&gt;</c> (loopback too; missing or wrong → 401); without it,
-/// only loopback clients are served (others → 403). Failed attempts are rate limited per client address.
+/// only loopback clients that address the server by a loopback name are served (others → 403).
+/// Failed attempts are rate limited per client address; the right credentials are always served.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -20,17 +23,29 @@ namespace AiWebEngine.Management;
 /// <para>
 /// Loopback is judged on the connection's remote address: <c>127.0.0.0/8</c>, <c>::1</c> and their
 /// IPv4-mapped forms. A request with no remote address comes from inside the process (ASP.NET Core's
-/// TestServer) and counts as loopback. Behind a reverse proxy every client looks like loopback:
-/// set a token there.
+/// TestServer) and counts as loopback. A loopback connection is not enough: a page on a DNS-rebinding
+/// domain reaches the loopback socket too, with its own name as <c>Host</c> and a matching
+/// <c>Origin</c>, so without a token the <c>Host</c> must be a loopback name as well
+/// (<see cref="BrowserRequests.IsLoopbackHost"/>). Behind a reverse proxy every client looks like
+/// loopback: set a token there.
 /// </para>
 /// <para>
-/// Every 401 or 403 takes one permit of a fixed-window limiter (System.Threading.RateLimiting,
-/// the limiter behind ASP.NET Core's rate limiting middleware) partitioned by client address; once an
-/// address has none left, all its management requests get 429 until the window ends, so that a
-/// token cannot be guessed by trying.
+/// Browser requests from another origin (<see cref="BrowserRequests.IsFromAnotherOrigin"/>) are
+/// refused even with the right token: no management page is served to other origins, a browser
+/// sends no bearer token by itself, and refusing them closes cross-site requests to <c>/engine</c>
+/// whatever a future change does with ambient credentials.
+/// </para>
+/// <para>
+/// Every 401 or 403 takes one permit of a fixed-window limiter (System.Threading.RateLimiting)
+/// partitioned by client address; once an address has none left, its failing requests get 429 until
+/// the window ends. The credentials are checked first, so a request with the right token (or, without
+/// a token, a local one) is served whatever the address has spent: behind a proxy every client shares
+/// one address, and a stranger's failures must not lock the operator out. The limit therefore slows
+/// down and quiets refusals (only the first ones per window are logged); what makes a token
+/// unguessable is its length and randomness.
 /// </para>
 /// </remarks>
-internal sealed partial class AdminAccess : IDisposable
+internal sealed partial class AdminAccess : IAdminCallers, IDisposable
 {
     private const string InProcess = "in-process";
 
@@ -57,15 +72,11 @@ internal sealed partial class AdminAccess : IDisposable
     /// <summary>Wraps <paramref name="next"/> so that it runs only for an authorized client.</summary>
     public RequestDelegate Guard(RequestDelegate next) => context => InvokeAsync(context, next);
 
+    /// <inheritdoc/>
+    public bool IsAdmin(HttpContext context) => Check(context).Status == StatusCodes.Status200OK;
+
     private async Task InvokeAsync(HttpContext context, RequestDelegate next)
     {
-        var client = context.Connection.RemoteIpAddress?.ToString() ?? InProcess;
-        if (_failures.GetStatistics(client)?.CurrentAvailablePermits == 0)
-        {
-            await TooManyAsync(context);
-            return;
-        }
-
         var (status, code, message) = Check(context);
         if (status == StatusCodes.Status200OK)
         {
@@ -73,7 +84,7 @@ internal sealed partial class AdminAccess : IDisposable
             return;
         }
 
-        AccessRefused(_logger, context.Request.Method, context.Request.Path.Value ?? "/", client, status, context.TraceIdentifier);
+        var client = context.Connection.RemoteIpAddress?.ToString() ?? InProcess;
         using var lease = _failures.AttemptAcquire(client);
         if (!lease.IsAcquired)
         {
@@ -81,6 +92,7 @@ internal sealed partial class AdminAccess : IDisposable
             return;
         }
 
+        AccessRefused(_logger, context.Request.Method, context.Request.Path.Value ?? "/", client, status, context.TraceIdentifier);
         if (status == StatusCodes.Status401Unauthorized)
         {
             context.Response.Headers.WWWAuthenticate = "Bearer";
@@ -91,12 +103,24 @@ internal sealed partial class AdminAccess : IDisposable
 
     private (int Status, string Code, string Message) Check(HttpContext context)
     {
+        if (BrowserRequests.IsFromAnotherOrigin(context.Request))
+        {
+            return (StatusCodes.Status403Forbidden, ErrorCodes.Forbidden,
+                "The management API refuses requests a browser sends for a page of another origin (its Origin or Sec-Fetch-Site header says so); use it from curl, the deploy command or another non-browser client.");
+        }
+
         if (_tokenHash is null)
         {
-            return IsLoopback(context.Connection.RemoteIpAddress)
+            if (!IsLoopback(context.Connection.RemoteIpAddress))
+            {
+                return (StatusCodes.Status403Forbidden, ErrorCodes.Forbidden,
+                    "The management API answers only loopback clients while no token is configured; set AiWebEngine:Admin:Token to use it from elsewhere.");
+            }
+
+            return BrowserRequests.IsLoopbackHost(context.Request.Host)
                 ? (StatusCodes.Status200OK, "", "")
                 : (StatusCodes.Status403Forbidden, ErrorCodes.Forbidden,
-                    "The management API answers only loopback clients while no token is configured; set AiWebEngine:Admin:Token to use it from elsewhere.");
+                    "While no token is configured the management API answers only requests addressed to a loopback name (Host: localhost, *.localhost, 127.x.x.x or [::1]), which a DNS-rebinding page cannot send; use http://localhost:<port>, or set AiWebEngine:Admin:Token.");
         }
 
         var header = context.Request.Headers.Authorization.ToString();
@@ -125,7 +149,7 @@ internal sealed partial class AdminAccess : IDisposable
     // The JSON error replaces the response's headers, so the wait is told in its details.
     private Task TooManyAsync(HttpContext context) =>
         ErrorResponse.WriteAsync(context, StatusCodes.Status429TooManyRequests, ErrorCodes.TooManyRequests,
-            "Too many failed management requests from this address; wait and try again.",
+            "Too many refused management requests from this address; wait and try again (a request with the right credentials is still served).",
             new Dictionary<string, object?> { ["retryAfterSeconds"] = (int)Math.Ceiling(_window.TotalSeconds) });
 
     public void Dispose() => _failures.Dispose();

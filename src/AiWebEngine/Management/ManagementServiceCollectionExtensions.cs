@@ -1,3 +1,4 @@
+using AiWebEngine.Security;
 using Microsoft.Extensions.Options;
 
 namespace AiWebEngine.Management;
@@ -10,6 +11,7 @@ internal static class ManagementServiceCollectionExtensions
         services.AddOptions<AdminOptions>().BindConfiguration(AdminOptions.SectionName).ValidateOnStart();
         services.AddSingleton<IValidateOptions<AdminOptions>, AdminOptionsValidator>();
         services.AddSingleton<AdminAccess>();
+        services.AddSingleton<IAdminCallers>(sp => sp.GetRequiredService<AdminAccess>());
         services.AddSingleton<LogBuffer>();
         // A logger provider like any other, so it sees what the logging configuration lets through.
         services.AddSingleton<ILoggerProvider>(sp => sp.GetRequiredService<LogBuffer>());

@@ -2,13 +2,19 @@ using System.Text;
 using System.Text.Json;
 using AiWebEngine.Errors;
 using AiWebEngine.Scripting;
+using AiWebEngine.Security;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.Extensions.Options;
 
 namespace AiWebEngine.Routing;
 
 /// <summary>Serves one request through a script's route handler.</summary>
-internal sealed partial class ScriptRouteHandler(RouteTable table, IOptions<HttpOptions> options, ILogger<ScriptRouteHandler> logger)
+/// <remarks>
+/// A failed or timed-out handler is answered with a generic message; the script's own message, URI and
+/// line go into <c>details</c> only for the administrator (<see cref="IAdminCallers"/>), because a
+/// script's error text can carry anything it was handling. The log has the full error with the request id.
+/// </remarks>
+internal sealed partial class ScriptRouteHandler(RouteTable table, IAdminCallers admins, IOptions<HttpOptions> options, ILogger<ScriptRouteHandler> logger)
 {
     private const string DefaultContentType = "text/plain; charset=utf-8";
 
@@ -40,14 +46,14 @@ internal sealed partial class ScriptRouteHandler(RouteTable table, IOptions<Http
         {
             ScriptTimedOut(logger, route.Owner, route.Method, route.Path.Path, context.TraceIdentifier, e.Message);
             await ErrorResponse.WriteAsync(context, StatusCodes.Status504GatewayTimeout, ErrorCodes.ScriptTimeout,
-                $"The handler of {route.Method} {route.Path.Path} did not finish in time.", Details(e));
+                $"The handler of {route.Method} {route.Path.Path} did not finish in time.", Details(context, e));
             return;
         }
         catch (ScriptFailedException e)
         {
             ScriptFailed(logger, route.Owner, route.Method, route.Path.Path, context.TraceIdentifier, e.Describe());
             await ErrorResponse.WriteAsync(context, StatusCodes.Status500InternalServerError, ErrorCodes.ScriptExecutionFailed,
-                $"The handler of {route.Method} {route.Path.Path} failed.", Details(e));
+                $"The handler of {route.Method} {route.Path.Path} failed.", Details(context, e));
             return;
         }
         catch (RouteGoneException)
@@ -89,12 +95,14 @@ internal sealed partial class ScriptRouteHandler(RouteTable table, IOptions<Http
 
     private sealed class RouteGoneException : Exception;
 
-    private static Dictionary<string, object?> Details(ScriptFailedException e) => new()
-    {
-        ["message"] = e.Message,
-        ["script"] = e.ScriptUri,
-        ["line"] = e.Line,
-    };
+    private Dictionary<string, object?>? Details(HttpContext context, ScriptFailedException e) => admins.IsAdmin(context)
+        ? new()
+        {
+            ["message"] = e.Message,
+            ["script"] = e.ScriptUri,
+            ["line"] = e.Line,
+        }
+        : null;
 
     private static async Task WriteAsync(HttpContext context, ScriptResponse response)
     {

@@ -69,6 +69,22 @@ public sealed class DeployCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Deploy_WithoutAToken_ToTheRealServerOnLoopback_ServesTheScript()
+    {
+        // No token: the server judges the Host the deployer sends (that of --server), which names loopback.
+        await using var host = await EngineHost.StartAsync(kestrel: true);
+        var good = WriteFile("greet.js", "register('/greet', () => ({ body: 'deployed' }));");
+        var other = WriteFile("other.js", "register('/other', () => ({ body: 'via localhost' }));");
+
+        var viaAddress = await RunAsync("deploy", good, "--server", host.BaseAddress.ToString());
+        var viaLocalhost = await RunAsync("deploy", other, "--server", $"http://localhost:{host.BaseAddress.Port}");
+
+        Assert.True(viaAddress == 0 && viaLocalhost == 0, _error.ToString());
+        Assert.Equal("deployed", await host.Client.GetStringAsync("/greet"));
+        Assert.Equal("via localhost", await host.Client.GetStringAsync("/other"));
+    }
+
+    [Fact]
     public async Task Deploy_PrintsTheAuthError_WhenTheTokenIsMissing()
     {
         await using var server = await FakeScriptsEndpoint.StartAsync(token: "s3cret");

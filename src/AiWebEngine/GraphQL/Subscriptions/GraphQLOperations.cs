@@ -428,6 +428,6 @@ internal sealed partial class GraphQLOperations(
         }
     }
 
-    [LoggerMessage(EventId = 1420, Level = LogLevel.Error, Message = "The shared execution of subscription operation {OperationName} failed to start")]
+    [LoggerMessage(EventId = 1440, Level = LogLevel.Error, Message = "The shared execution of subscription operation {OperationName} failed to start")]
     private static partial void SharedStartFailed(ILogger logger, string operationName, Exception exception);
 }

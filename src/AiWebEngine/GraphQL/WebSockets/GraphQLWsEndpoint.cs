@@ -1,4 +1,5 @@
 using System.Net.WebSockets;
+using AiWebEngine.Errors;
 using AiWebEngine.GraphQL.Subscriptions;
 using AiWebEngine.Routing;
 using GraphQL;
@@ -10,9 +11,12 @@ namespace AiWebEngine.GraphQL.WebSockets;
 /// <summary>
 /// WebSocket upgrades on <c>/graphql</c>: accepts the <c>graphql-transport-ws</c> subprotocol and serves
 /// the socket with a <see cref="GraphQLWsConnection"/>; any other subprotocol is closed with 4406.
+/// An upgrade from a browser page of an origin <see cref="WebSocketOrigins"/> does not allow is refused
+/// with 403 <c>FORBIDDEN</c> before the handshake, so no resolver runs with that browser's cookies.
 /// </summary>
-internal sealed class GraphQLWsEndpoint(
+internal sealed partial class GraphQLWsEndpoint(
     GraphQLExecutor executor,
+    WebSocketOrigins origins,
     GraphQLOperations operations,
     IHostApplicationLifetime lifetime,
     IOptions<GraphQLOptions> options,
@@ -22,6 +26,14 @@ internal sealed class GraphQLWsEndpoint(
 {
     public async Task HandleAsync(HttpContext context)
     {
+        if (!origins.IsAllowed(context.Request))
+        {
+            OriginRefused(logger, context.TraceIdentifier);
+            await ErrorResponse.WriteAsync(context, StatusCodes.Status403Forbidden, ErrorCodes.Forbidden,
+                $"A WebSocket from a page of another origin is refused; list the page's origin in {GraphQLOptions.SectionName}:AllowedOrigins to allow it.");
+            return;
+        }
+
         if (!context.WebSockets.WebSocketRequestedProtocols.Contains(GraphQLWsMessages.SubProtocol, StringComparer.Ordinal))
         {
             using var refused = await context.WebSockets.AcceptWebSocketAsync();
@@ -46,4 +58,7 @@ internal sealed class GraphQLWsEndpoint(
     /// <summary>Each operation runs on the schema current when it is subscribed.</summary>
     private Task<GraphQLOperation> ExecuteAsync(HttpContext context, GraphQLRequest request, CancellationToken cancellationToken) =>
         operations.RunAsync(executor.CurrentSchema, request, OperationKinds.All, context.RequestServices, context.User, context.Request.Headers, cancellationToken);
+
+    [LoggerMessage(EventId = 1421, Level = LogLevel.Warning, Message = "GraphQL WebSocket upgrade {RequestId} refused: its Origin is not allowed (AiWebEngine:GraphQL:AllowedOrigins)")]
+    private static partial void OriginRefused(ILogger logger, string requestId);
 }
