@@ -153,12 +153,18 @@ internal sealed partial class ScriptDirectory : BackgroundService
             return;
         }
 
+        // Every change restarts the file's wait: the wait that was pending is cancelled, so a burst of
+        // writes closer together than ReloadDebounce loads the file once, after the last of them.
+        // (AddOrUpdate returns the value it stored, never the one it replaced: that comes from the
+        // update factory, whose last run is the one that won.)
         var fresh = new CancellationTokenSource();
-        var previous = _pending.AddOrUpdate(fullPath, fresh, (_, _) => fresh);
-        if (previous != fresh)
+        CancellationTokenSource? previous = null;
+        _pending.AddOrUpdate(fullPath, fresh, (_, replaced) =>
         {
-            previous.Cancel();
-        }
+            previous = replaced;
+            return fresh;
+        });
+        previous?.Cancel();
 
         _ = DebounceAsync(fullPath, fresh);
     }
@@ -176,14 +182,16 @@ internal sealed partial class ScriptDirectory : BackgroundService
         {
             // A newer change of the same file superseded this one.
         }
-        catch (Exception e) when (e is not OutOfMemoryException)
+        catch (Exception e)
         {
+            // Everything, OutOfMemoryException included (nothing awaits this task, so a failure not
+            // logged here is never seen): .NET reports some kernel resource exhaustion (ENOMEM, as
+            // inotify gives when descriptors run out) as OutOfMemoryException; the next change tries again.
             SyncFailed(_logger, fullPath, e);
         }
-        finally
-        {
-            token.Dispose();
-        }
+
+        // The token is not disposed: a later change may still cancel it (Cancel on a disposed source
+        // throws, on the watcher's thread), and a source without a timer holds nothing to release.
     }
 
     /// <summary>Makes the loaded state of one file match the disk.</summary>
