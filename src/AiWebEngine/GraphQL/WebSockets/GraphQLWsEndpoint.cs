@@ -1,4 +1,5 @@
 using System.Net.WebSockets;
+using AiWebEngine.Errors;
 using AiWebEngine.GraphQL.Subscriptions;
 using AiWebEngine.Routing;
 using GraphQL;
@@ -20,6 +21,8 @@ internal sealed class GraphQLWsEndpoint(
     TimeProvider time,
     ILogger<GraphQLWsConnection> logger)
 {
+    private static readonly TimeSpan RetryAfter = TimeSpan.FromSeconds(5);
+
     public async Task HandleAsync(HttpContext context)
     {
         if (!context.WebSockets.WebSocketRequestedProtocols.Contains(GraphQLWsMessages.SubProtocol, StringComparer.Ordinal))
@@ -29,7 +32,22 @@ internal sealed class GraphQLWsEndpoint(
             return;
         }
 
-        using var socket = await context.WebSockets.AcceptWebSocketAsync(GraphQLWsMessages.SubProtocol);
+        WebSocket socket;
+        try
+        {
+            socket = await context.WebSockets.AcceptWebSocketAsync(GraphQLWsMessages.SubProtocol);
+        }
+        catch (InvalidOperationException) when (!context.Response.HasStarted)
+        {
+            // Kestrel refuses the upgrade when it holds MaxConcurrentUpgradedConnections (the request
+            // is a WebSocket request, so nothing else makes this upgrade fail before it starts).
+            await ErrorResponse.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, ErrorCodes.Overloaded,
+                "The server holds its maximum of WebSocket connections (AiWebEngine:Http:MaxUpgradedConnections); retry later.",
+                retryAfter: RetryAfter);
+            return;
+        }
+
+        using var _ = socket;
         var settings = new GraphQLWsSettings(
             (request, cancellationToken) => ExecuteAsync(context, request, cancellationToken),
             AcceptInit: static _ => true,
