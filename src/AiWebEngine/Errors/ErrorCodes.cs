@@ -11,6 +11,7 @@ public static class ErrorCodes
     public const string UnsupportedMediaType = "UNSUPPORTED_MEDIA_TYPE";
     public const string ScriptExecutionFailed = "SCRIPT_EXECUTION_FAILED";
     public const string ScriptTimeout = "SCRIPT_TIMEOUT";
+    public const string ScriptBusy = "SCRIPT_BUSY";
     public const string Overloaded = "OVERLOADED";
     public const string Unauthorized = "UNAUTHORIZED";
     public const string Forbidden = "FORBIDDEN";

@@ -12,7 +12,11 @@ internal static class ErrorResponse
 {
     private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    public static async Task WriteAsync(HttpContext context, int status, string code, string message, IReadOnlyDictionary<string, object?>? details = null)
+    /// <param name="retryAfter">
+    /// For a refusal the client should retry (429, 503): sent as <c>Retry-After</c> in whole seconds,
+    /// at least 1, so that clients and proxies back off instead of retrying at once.
+    /// </param>
+    public static async Task WriteAsync(HttpContext context, int status, string code, string message, IReadOnlyDictionary<string, object?>? details = null, TimeSpan? retryAfter = null)
     {
         if (context.Response.HasStarted)
         {
@@ -36,8 +40,16 @@ internal static class ErrorResponse
         context.Response.StatusCode = status;
         context.Response.ContentType = "application/json; charset=utf-8";
         context.Response.Headers[RequestIdMiddleware.HeaderName] = context.TraceIdentifier;
+        if (retryAfter is { } wait)
+        {
+            context.Response.Headers.RetryAfter = RetryAfterSeconds(wait).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
         await context.Response.Body.WriteAsync(Format(context, status, code, message, details), context.RequestAborted);
     }
+
+    /// <summary>The <c>Retry-After</c> value of <paramref name="wait"/>: whole seconds, rounded up, at least 1.</summary>
+    public static int RetryAfterSeconds(TimeSpan wait) => (int)Math.Clamp(Math.Ceiling(wait.TotalSeconds), 1, int.MaxValue);
 
     public static byte[] Format(HttpContext context, int status, string code, string message, IReadOnlyDictionary<string, object?>? details)
     {

@@ -103,6 +103,10 @@ internal sealed class ScriptFieldResolvers(ITopicBus bus, Func<GraphQLFieldKind,
             {
                 throw new ExecutionError($"The script {field.Owner} was unloaded while {field.Name} was resolving.") { Code = "SCRIPT_UNLOADED" };
             }
+            catch (ScriptBusyException e)
+            {
+                throw new ExecutionError(e.Message) { Code = "SCRIPT_BUSY" };
+            }
             catch (ScriptTimeoutException e)
             {
                 throw new ExecutionError(e.Message) { Code = "SCRIPT_TIMEOUT" };

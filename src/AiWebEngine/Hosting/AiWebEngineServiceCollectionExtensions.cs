@@ -46,8 +46,22 @@ public static class AiWebEngineServiceCollectionExtensions
             }
         });
 
-        services.AddOptions<StreamOptions>().BindConfiguration(StreamOptions.SectionName).ValidateOnStart();
+        // Connection caps, header and keep-alive timeouts (see ConnectionLimits): a client that holds
+        // connections without finishing a request must not take the descriptors the process needs.
+        services.AddSingleton<ConnectionLimits>();
+        services.AddOptions<KestrelServerOptions>().Configure<ConnectionLimits, IOptions<HttpOptions>>((kestrel, limits, http) =>
+        {
+            kestrel.Limits.MaxConcurrentConnections = limits.MaxConnections;
+            kestrel.Limits.MaxConcurrentUpgradedConnections = limits.MaxUpgradedConnections;
+            kestrel.Limits.RequestHeadersTimeout = http.Value.RequestHeadersTimeout;
+            kestrel.Limits.KeepAliveTimeout = http.Value.KeepAliveTimeout;
+        });
+
+        services.AddOptions<StreamOptions>().BindConfiguration(StreamOptions.SectionName)
+            .PostConfigure<ConnectionLimits>((streams, limits) => streams.MaxConnections ??= limits.DefaultStreamConnections)
+            .ValidateOnStart();
         services.AddSingleton<IValidateOptions<StreamOptions>, StreamOptionsValidator>();
+        services.AddSingleton<IValidateOptions<StreamOptions>, StreamConnectionsValidator>();
         services.AddOptions<BusOptions>().BindConfiguration(BusOptions.SectionName).ValidateOnStart();
         services.AddSingleton<IValidateOptions<BusOptions>, BusOptionsValidator>();
         services.AddSingleton<InMemoryTopicBus>();

@@ -146,11 +146,12 @@ internal sealed partial class AdminAccess : IAdminCallers, IDisposable
         return IPAddress.IsLoopback(address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address);
     }
 
-    // The JSON error replaces the response's headers, so the wait is told in its details.
+    // The wait is told twice: as Retry-After, and in the details for clients that read only the body.
     private Task TooManyAsync(HttpContext context) =>
         ErrorResponse.WriteAsync(context, StatusCodes.Status429TooManyRequests, ErrorCodes.TooManyRequests,
             "Too many refused management requests from this address; wait and try again (a request with the right credentials is still served).",
-            new Dictionary<string, object?> { ["retryAfterSeconds"] = (int)Math.Ceiling(_window.TotalSeconds) });
+            new Dictionary<string, object?> { ["retryAfterSeconds"] = ErrorResponse.RetryAfterSeconds(_window) },
+            retryAfter: _window);
 
     public void Dispose() => _failures.Dispose();
 

@@ -17,6 +17,7 @@ namespace AiWebEngine.Routing;
 internal sealed partial class ScriptRouteHandler(RouteTable table, IAdminCallers admins, IOptions<HttpOptions> options, ILogger<ScriptRouteHandler> logger)
 {
     private const string DefaultContentType = "text/plain; charset=utf-8";
+    private static readonly TimeSpan BusyRetryAfter = TimeSpan.FromSeconds(1);
 
     private readonly int _maxBody = options.Value.MaxRequestBodyBytes;
 
@@ -40,6 +41,14 @@ internal sealed partial class ScriptRouteHandler(RouteTable table, IAdminCallers
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
             // The client went away while the request waited for the script: a normal end, nothing to answer.
+            return;
+        }
+        catch (ScriptBusyException e)
+        {
+            // Not logged: under a flood that would be one line per refused request; the metrics count them.
+            await ErrorResponse.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, ErrorCodes.ScriptBusy,
+                $"The handler of {route.Method} {route.Path.Path} has too many calls waiting; retry later.", Details(context, e),
+                retryAfter: BusyRetryAfter);
             return;
         }
         catch (ScriptTimeoutException e)

@@ -3,7 +3,21 @@ namespace AiWebEngine.Scripting;
 /// <summary>The scripts directory itself going away and coming back (see the remarks of the class).</summary>
 internal sealed partial class ScriptDirectory
 {
-    /// <summary>Notices the scripts directory going away or coming back (see the remarks of the class).</summary>
+    // The timer's callback: an exception escaping a timer callback ends the process.
+    private void CheckDirectoryGuarded()
+    {
+        try
+        {
+            CheckDirectory();
+        }
+        catch (Exception e)
+        {
+            // OutOfMemoryException included, for the reason TryWatch gives; the next tick tries again.
+            CheckFailed(_logger, Root, e);
+        }
+    }
+
+    /// <summary>Notices the scripts directory going away or coming back, and a lost watcher (see the remarks of the class).</summary>
     private void CheckDirectory()
     {
         var error = ProbeDirectory();
@@ -15,6 +29,10 @@ internal sealed partial class ScriptDirectory
         else if (error is null && previous is not null)
         {
             DirectoryBack(_logger, Root);
+            Resynchronise();
+        }
+        else if (error is null && _watcherLost)
+        {
             Resynchronise();
         }
     }
@@ -42,9 +60,13 @@ internal sealed partial class ScriptDirectory
     // step with it (a file that is identical to the version that serves changes nothing).
     private void Resynchronise()
     {
+        if (!TryWatch())
+        {
+            return;
+        }
+
         try
         {
-            Watch();
             foreach (var file in Directory.EnumerateFiles(Root, "*.js", SearchOption.AllDirectories))
             {
                 Schedule(file);
@@ -61,6 +83,9 @@ internal sealed partial class ScriptDirectory
             WatcherFailed(_logger, e);
         }
     }
+
+    [LoggerMessage(EventId = 1308, Level = LogLevel.Error, Message = "Checking the scripts directory {Root} failed; the next check tries again")]
+    private static partial void CheckFailed(ILogger logger, string root, Exception error);
 
     [LoggerMessage(EventId = 1304, Level = LogLevel.Error, Message = "The scripts directory {Root} is unavailable: {Error}")]
     private static partial void DirectoryUnavailable(ILogger logger, string root, string error);

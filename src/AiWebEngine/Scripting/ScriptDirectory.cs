@@ -16,6 +16,10 @@ namespace AiWebEngine.Scripting;
 /// is gone or unreadable (deleted, moved, replaced by a file), every script keeps serving, the
 /// problem is logged and shown in <c>/health</c>, and when the directory is back it is watched and
 /// synchronised again (files deleted meanwhile are unloaded then, not before).
+/// The watcher itself may fail to start or fail later (inotify out of instances or watches, the
+/// process out of file descriptors; .NET reports some of these as <see cref="OutOfMemoryException"/>):
+/// that is logged, the scripts keep serving, and the next directory check starts a new watcher and
+/// synchronises the directory, for as long as it takes. No watcher failure ends the process.
 /// </remarks>
 internal sealed partial class ScriptDirectory : BackgroundService
 {
@@ -23,19 +27,23 @@ internal sealed partial class ScriptDirectory : BackgroundService
     private readonly ScriptOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<ScriptDirectory> _logger;
+    private readonly ScriptWatcherFactory _watchers;
     private readonly ConcurrentDictionary<string, CancellationTokenSource> _pending = new(StringComparer.Ordinal);
     private readonly TaskCompletionSource _initialLoad = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Lock _watcherSync = new();
     private FileSystemWatcher? _watcher;
     private ITimer? _directoryCheck;
     private string? _directoryError;
+    // Set when the watcher could not be started or reported an error: the next check starts a new one.
+    private volatile bool _watcherLost;
 
-    public ScriptDirectory(ScriptManager manager, IOptions<ScriptOptions> options, TimeProvider time, ILogger<ScriptDirectory> logger)
+    public ScriptDirectory(ScriptManager manager, IOptions<ScriptOptions> options, TimeProvider time, ILogger<ScriptDirectory> logger, ScriptWatcherFactory? watchers = null)
     {
         _manager = manager;
         _options = options.Value;
         _time = time;
         _logger = logger;
+        _watchers = watchers ?? new ScriptWatcherFactory();
         Root = Path.GetFullPath(_options.Path);
     }
 
@@ -65,9 +73,10 @@ internal sealed partial class ScriptDirectory : BackgroundService
     {
         if (_options.Watch)
         {
-            // Watch before the first scan, so that a file written during the scan is not missed.
-            Watch();
-            _directoryCheck = _time.CreateTimer(_ => CheckDirectory(), null, DirectoryCheckInterval, DirectoryCheckInterval);
+            // Watch before the first scan, so that a file written during the scan is not missed. A
+            // watcher that cannot start now is retried by the directory check.
+            TryWatch();
+            _directoryCheck = _time.CreateTimer(_ => CheckDirectoryGuarded(), null, DirectoryCheckInterval, DirectoryCheckInterval);
         }
 
         // The first load runs before the server listens: no request sees a half-loaded directory.
@@ -77,11 +86,42 @@ internal sealed partial class ScriptDirectory : BackgroundService
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) => Task.CompletedTask;
 
+    /// <summary>Starts a new watcher in place of the old one; <see langword="false"/> (logged) when it cannot start.</summary>
+    private bool TryWatch()
+    {
+        try
+        {
+            Watch();
+            if (_watcherLost)
+            {
+                _watcherLost = false;
+                WatchingAgain(_logger, Root);
+            }
+
+            return true;
+        }
+        catch (Exception e)
+        {
+            // Every exception, OutOfMemoryException included: starting inotify when descriptors or
+            // kernel memory run out throws IOException or OutOfMemoryException, and neither may end
+            // the process. The directory check tries again.
+            if (!_watcherLost)
+            {
+                _watcherLost = true;
+                WatcherFailed(_logger, e);
+            }
+            else
+            {
+                WatcherStillFailing(_logger, e.Message);
+            }
+
+            return false;
+        }
+    }
+
     private void Watch()
     {
-        // No name filter: a folder created with scripts already in it (mkdir, then write) only shows
-        // up as the folder, so its files are scanned when it appears.
-        var watcher = new FileSystemWatcher(Root) { IncludeSubdirectories = true, InternalBufferSize = 64 * 1024 };
+        var watcher = _watchers.Create(Root);
         watcher.Created += (_, e) => ScheduleTree(e.FullPath);
         watcher.Changed += (_, e) => Schedule(e.FullPath);
         watcher.Deleted += (_, e) => Schedule(e.FullPath);
@@ -92,10 +132,22 @@ internal sealed partial class ScriptDirectory : BackgroundService
         };
         watcher.Error += (_, e) =>
         {
+            // Events may have been lost (a full buffer) or the watcher may have stopped: the next
+            // check replaces it and synchronises every file. Nothing here may throw: this runs on
+            // the watcher's own thread, where an exception ends the process.
+            _watcherLost = true;
             WatcherFailed(_logger, e.GetException());
-            CheckDirectory();
         };
-        watcher.EnableRaisingEvents = true;
+        try
+        {
+            watcher.EnableRaisingEvents = true;
+        }
+        catch
+        {
+            watcher.Dispose();
+            throw;
+        }
+
         lock (_watcherSync)
         {
             (_watcher, var previous) = (watcher, _watcher);
@@ -153,12 +205,18 @@ internal sealed partial class ScriptDirectory : BackgroundService
             return;
         }
 
+        // Every change restarts the file's wait: the wait that was pending is cancelled, so a burst of
+        // writes closer together than ReloadDebounce loads the file once, after the last of them.
+        // (AddOrUpdate returns the value it stored, never the one it replaced: that comes from the
+        // update factory, whose last run is the one that won.)
         var fresh = new CancellationTokenSource();
-        var previous = _pending.AddOrUpdate(fullPath, fresh, (_, _) => fresh);
-        if (previous != fresh)
+        CancellationTokenSource? previous = null;
+        _pending.AddOrUpdate(fullPath, fresh, (_, replaced) =>
         {
-            previous.Cancel();
-        }
+            previous = replaced;
+            return fresh;
+        });
+        previous?.Cancel();
 
         _ = DebounceAsync(fullPath, fresh);
     }
@@ -176,14 +234,16 @@ internal sealed partial class ScriptDirectory : BackgroundService
         {
             // A newer change of the same file superseded this one.
         }
-        catch (Exception e) when (e is not OutOfMemoryException)
+        catch (Exception e)
         {
+            // Everything, OutOfMemoryException included (nothing awaits this task, so a failure not
+            // logged here is never seen): .NET reports some kernel resource exhaustion (ENOMEM, as
+            // inotify gives when descriptors run out) as OutOfMemoryException; the next change tries again.
             SyncFailed(_logger, fullPath, e);
         }
-        finally
-        {
-            token.Dispose();
-        }
+
+        // The token is not disposed: a later change may still cancel it (Cancel on a disposed source
+        // throws, on the watcher's thread), and a source without a timer holds nothing to release.
     }
 
     /// <summary>Makes the loaded state of one file match the disk.</summary>
@@ -260,6 +320,12 @@ internal sealed partial class ScriptDirectory : BackgroundService
 
     [LoggerMessage(EventId = 1301, Level = LogLevel.Error, Message = "The scripts directory watcher failed")]
     private static partial void WatcherFailed(ILogger logger, Exception error);
+
+    [LoggerMessage(EventId = 1306, Level = LogLevel.Debug, Message = "The scripts directory watcher still cannot start: {Error}")]
+    private static partial void WatcherStillFailing(ILogger logger, string error);
+
+    [LoggerMessage(EventId = 1307, Level = LogLevel.Information, Message = "Watching the scripts directory {Root} again")]
+    private static partial void WatchingAgain(ILogger logger, string root);
 
     [LoggerMessage(EventId = 1303, Level = LogLevel.Error, Message = "Applying the change of {Path} failed")]
     private static partial void SyncFailed(ILogger logger, string path, Exception error);

@@ -30,11 +30,16 @@ public class ScriptFailedException : Exception
     public string Describe() => Line is { } line ? $"{Message} ({ScriptUri}:{line})" : $"{Message} ({ScriptUri})";
 }
 
-/// <summary>A call into a script ran past <see cref="ScriptOptions.CallTimeout"/> and was interrupted.</summary>
+/// <summary>
+/// A call into a script ran past <see cref="ScriptOptions.CallTimeout"/> and was interrupted, or spent
+/// all of it waiting for the script's earlier calls and was not run.
+/// </summary>
 public sealed class ScriptTimeoutException : ScriptFailedException
 {
-    public ScriptTimeoutException(string scriptUri, TimeSpan limit)
-        : base(scriptUri, $"the script did not finish within {limit.TotalMilliseconds:0} ms (AiWebEngine:Scripts:CallTimeout) and was interrupted")
+    public ScriptTimeoutException(string scriptUri, TimeSpan limit, bool whileQueued = false)
+        : base(scriptUri, whileQueued
+            ? $"the call waited {limit.TotalMilliseconds:0} ms (AiWebEngine:Scripts:CallTimeout) for the script's earlier calls and was not run"
+            : $"the script did not finish within {limit.TotalMilliseconds:0} ms (AiWebEngine:Scripts:CallTimeout) and was interrupted")
     {
     }
 
@@ -43,4 +48,19 @@ public sealed class ScriptTimeoutException : ScriptFailedException
     public ScriptTimeoutException(string message) : base(message) { }
 
     public ScriptTimeoutException(string message, Exception inner) : base(message, inner) { }
+}
+
+/// <summary>A call found <see cref="ScriptOptions.MaxQueuedCalls"/> calls already waiting for the script and was not run.</summary>
+public sealed class ScriptBusyException : ScriptFailedException
+{
+    public ScriptBusyException(string scriptUri, int maxQueued)
+        : base(scriptUri, $"the script is busy: {maxQueued} calls are already waiting for it (AiWebEngine:Scripts:MaxQueuedCalls); this call was not run")
+    {
+    }
+
+    public ScriptBusyException() { }
+
+    public ScriptBusyException(string message) : base(message) { }
+
+    public ScriptBusyException(string message, Exception inner) : base(message, inner) { }
 }

@@ -22,6 +22,14 @@ internal enum ScriptInstanceState
 /// One version of one script in its own V8 isolate. Calls are serialized; globals persist between
 /// them. Every call runs under the wall-time limit (enforced by <see cref="ScriptWatchdog"/>).
 /// </summary>
+/// <remarks>
+/// A call that finds the isolate busy waits its turn, at most <see cref="ScriptOptions.MaxQueuedCalls"/>
+/// of them at once (one more is refused with <see cref="ScriptBusyException"/>), and its wall time
+/// starts when it arrives: the wait and the run share one <see cref="ScriptOptions.CallTimeout"/>, and a
+/// call whose budget runs out while it waits is never run (<see cref="ScriptTimeoutException"/>).
+/// Every call ahead of a waiting one arrived earlier and ends by its own deadline, so a call only runs
+/// out of budget in the queue when one ahead overran its deadline (an interrupt that V8 took late).
+/// </remarks>
 internal sealed partial class ScriptInstance : IDisposable
 {
     private static readonly string BootstrapSource = LoadBootstrap();
@@ -34,9 +42,11 @@ internal sealed partial class ScriptInstance : IDisposable
     private readonly ScriptWatchdog _watchdog;
     private readonly TimeProvider _time;
     private readonly TimeSpan _callTimeout;
+    private readonly int _maxQueued;
     private readonly Action<ScriptInstance> _onBroken;
     private readonly Lock _callLock = new();
     private long _callStarted;
+    private int _queued;
     private bool _interruptedByWatchdog;
     private bool _disposed;
 
@@ -50,6 +60,7 @@ internal sealed partial class ScriptInstance : IDisposable
         _watchdog = host.Watchdog;
         _time = host.Time;
         _callTimeout = options.CallTimeout;
+        _maxQueued = options.MaxQueuedCalls;
 
         var heapBytes = (ulong)options.MaxHeapMiB * 1024 * 1024;
         // V8's own heap limit ends the whole process when it is reached, so it is only the backstop:
@@ -105,6 +116,9 @@ internal sealed partial class ScriptInstance : IDisposable
     /// </summary>
     public int Registrations { get; set; }
 
+    /// <summary>Calls waiting for the running one to finish.</summary>
+    public int QueuedCalls => Volatile.Read(ref _queued);
+
     /// <summary>The response the running handler produced; only touched while the gate is held.</summary>
     public ScriptResponse? CurrentResponse { get; set; }
 
@@ -157,13 +171,24 @@ internal sealed partial class ScriptInstance : IDisposable
 
     private async Task<object?> RunAsync(Func<object?> call, CancellationToken cancellationToken, Action? whileHeld = null)
     {
-        await _gate.WaitAsync(cancellationToken);
+        // The call's wall time starts now, before any wait for the gate.
         var started = _time.GetTimestamp();
+        if (!_gate.Wait(0))
+        {
+            await WaitForTurnAsync(started, cancellationToken);
+        }
+
         var outcome = "error";
         try
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            var result = Invoke(call);
+            if (_time.GetElapsedTime(started) >= _callTimeout)
+            {
+                // The gate came just as the budget ran out: the call is not started.
+                throw new ScriptTimeoutException(Uri, _callTimeout, whileQueued: true);
+            }
+
+            var result = Invoke(call, started);
             if (result is Task promise && !promise.IsCompleted)
             {
                 // A Promise that is still pending when the call returns: the rest of the wall-time
@@ -209,11 +234,43 @@ internal sealed partial class ScriptInstance : IDisposable
         }
     }
 
-    private object? Invoke(Func<object?> call)
+    /// <summary>Waits for the gate, within the call's budget; the caller holds it when this returns.</summary>
+    private async Task WaitForTurnAsync(long started, CancellationToken cancellationToken)
+    {
+        if (Interlocked.Increment(ref _queued) > _maxQueued)
+        {
+            Interlocked.Decrement(ref _queued);
+            Host.Metrics?.ScriptCalled(Uri, "busy", TimeSpan.Zero);
+            throw new ScriptBusyException(Uri, _maxQueued);
+        }
+
+        try
+        {
+            var budget = _callTimeout - _time.GetElapsedTime(started);
+            using var expired = new CancellationTokenSource(budget > TimeSpan.Zero ? budget : TimeSpan.Zero, _time);
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, expired.Token);
+            try
+            {
+                await _gate.WaitAsync(linked.Token);
+            }
+            catch (OperationCanceledException) when (expired.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                Host.Metrics?.ScriptCalled(Uri, "timeout", _time.GetElapsedTime(started));
+                throw new ScriptTimeoutException(Uri, _callTimeout, whileQueued: true);
+            }
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _queued);
+        }
+    }
+
+    private object? Invoke(Func<object?> call, long started)
     {
         lock (_callLock)
         {
-            _callStarted = _time.GetTimestamp();
+            // The watchdog measures from the call's arrival, so the wait counts in its budget.
+            _callStarted = started;
             _interruptedByWatchdog = false;
         }
 

@@ -51,6 +51,15 @@ public sealed class ScriptOptions
     [Range(1, 1_000_000)]
     public int MaxRegistrations { get; set; } = 10_000;
 
+    /// <summary>
+    /// Calls that may wait for one script while it runs another (its calls run one at a time); a call
+    /// that finds this many waiting is refused at once (503 <c>SCRIPT_BUSY</c> with <c>Retry-After</c>;
+    /// a resolver: a GraphQL error with that code). 0: a call that finds the script busy is refused.
+    /// The wait counts in the call's <see cref="CallTimeout"/>. Default: 1000.
+    /// </summary>
+    [Range(0, 1_000_000)]
+    public int MaxQueuedCalls { get; set; } = 1000;
+
     /// <summary>How long file changes must settle before a script is (re)loaded. Default: 150 ms.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:00:10")]
     public TimeSpan ReloadDebounce { get; set; } = TimeSpan.FromMilliseconds(150);

@@ -6,7 +6,8 @@ namespace AiWebEngine.Streaming;
 /// <summary>Counts open stream connections against <see cref="StreamOptions.MaxConnections"/>.</summary>
 internal sealed class StreamConnectionLimiter(IOptions<StreamOptions> options, EngineMetrics? metrics = null)
 {
-    private readonly int _max = options.Value.MaxConnections;
+    // Always set by the time options are read (the host derives the default from the connection cap).
+    private readonly int _max = options.Value.MaxConnections ?? 20_000;
     private int _open;
 
     /// <summary>Connections open now.</summary>

@@ -23,9 +23,13 @@ public sealed class StreamOptions
     [Range(typeof(TimeSpan), "00:00:00.010", "01:00:00")]
     public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(15);
 
-    /// <summary>Concurrent stream connections (all stream paths and subscription streams together); over it, 503. Default: 20 000.</summary>
+    /// <summary>
+    /// Concurrent stream connections (all stream paths and subscription streams together); over it,
+    /// 503. Must be below <c>AiWebEngine:Http:MaxConnections</c>, so that requests keep connections.
+    /// Default: nine tenths of that cap (20 000 when there is none), set at start.
+    /// </summary>
     [Range(1, 10_000_000)]
-    public int MaxConnections { get; set; } = 20_000;
+    public int? MaxConnections { get; set; }
 
     /// <summary>Largest message, in UTF-8 bytes; a larger one makes the send function throw. Default: 1 MiB.</summary>
     [Range(1, 64 * 1024 * 1024)]

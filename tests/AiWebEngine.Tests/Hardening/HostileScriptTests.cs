@@ -38,17 +38,20 @@ public sealed class HostileScriptTests
             ShortTimeout);
         await using var canary = await Canary.ConnectAsync(host);
 
-        var result = await HttpAssert.JsonAsync(await GraphQLAsync(host, $"{{ {name} canary hostileCalls }}"));
+        // (Not hostileCalls in the same document: it would wait for the hostile field in the same
+        // isolate, and a call whose CallTimeout passes while it waits is not run.)
+        var result = await HttpAssert.JsonAsync(await GraphQLAsync(host, $"{{ {name} canary }}"));
 
         Assert.Equal(JsonValueKind.Null, result.GetProperty("data").GetProperty(name).ValueKind);
         Assert.Equal("alive", result.GetProperty("data").GetProperty("canary").GetString());
-        Assert.Equal(1, result.GetProperty("data").GetProperty("hostileCalls").GetInt32());
-        var error = result.GetProperty("errors")[0];
+        var error = Assert.Single(result.GetProperty("errors").EnumerateArray());
         Assert.Equal(name, error.GetProperty("path")[0].GetString());
         Assert.Contains(message, error.GetProperty("message").GetString(), StringComparison.OrdinalIgnoreCase);
         await canary.AssertHealthyAsync();
         // The script itself still serves, its globals intact.
         var again = await HttpAssert.JsonAsync(await GraphQLAsync(host, "{ hostileCalls }"));
+        Assert.Equal(1, again.GetProperty("data").GetProperty("hostileCalls").GetInt32());
+        again = await HttpAssert.JsonAsync(await GraphQLAsync(host, "{ hostileCalls }"));
         Assert.Equal(2, again.GetProperty("data").GetProperty("hostileCalls").GetInt32());
     }
 

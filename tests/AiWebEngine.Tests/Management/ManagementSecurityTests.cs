@@ -116,12 +116,15 @@ public sealed class ManagementSecurityTests
             await HttpAssert.ErrorAsync(await host.Client.SendAsync(Get("/engine/scripts", "wrong-token-" + i)), HttpStatusCode.Unauthorized, "UNAUTHORIZED");
         }
 
-        var throttled = await HttpAssert.ErrorAsync(await host.Client.SendAsync(Get("/engine/scripts", "wrong-token-10")), (HttpStatusCode)429, "TOO_MANY_REQUESTS");
+        var refused = await host.Client.SendAsync(Get("/engine/scripts", "wrong-token-10"));
+        var throttled = await HttpAssert.ErrorAsync(refused, (HttpStatusCode)429, "TOO_MANY_REQUESTS");
         await HttpAssert.JsonAsync(await host.Client.SendAsync(Get("/engine/scripts", Token)));
         await HttpAssert.TextAsync(await host.Client.SendAsync(Get("/metrics", Token)));
         await HttpAssert.ErrorAsync(await host.Client.SendAsync(Get("/engine/scripts", "wrong-token-11")), (HttpStatusCode)429, "TOO_MANY_REQUESTS");
         await HttpAssert.ErrorAsync(await host.Client.SendAsync(Get("/engine/scripts")), (HttpStatusCode)429, "TOO_MANY_REQUESTS");
-        Assert.True(throttled.GetProperty("details").GetProperty("retryAfterSeconds").GetInt32() > 0);
+        var seconds = throttled.GetProperty("details").GetProperty("retryAfterSeconds").GetInt32();
+        Assert.True(seconds > 0);
+        Assert.Equal(TimeSpan.FromSeconds(seconds), refused.Headers.RetryAfter?.Delta);
     }
 
     [Fact]

@@ -1,6 +1,10 @@
+using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using AiWebEngine.Routing;
 using AiWebEngine.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 
 namespace AiWebEngine.Tests.Scripting;
 
@@ -111,6 +115,87 @@ public sealed class ScriptCallSerializationTests
         Assert.Equal(AiWebEngine.Scripting.ScriptChangeKind.Updated, change.Kind);
         Assert.All(answers, answer => Assert.Contains(answer, new[] { "v1", "v2" }));
         Assert.Equal("v2", await HttpAssert.TextAsync(await host.Client.GetAsync("/v")));
+    }
+
+    [Fact]
+    public async Task CallsOverTheQueueLimit_Get503ScriptBusy_WithRetryAfter_AndNeverRun()
+    {
+        await using var host = await EngineHost.StartAsync(
+            new Dictionary<string, string>
+            {
+                ["slow.js"] = """
+                    let counted = 0;
+                    register("/block", () => {
+                      console.log("blocking now");
+                      const end = Date.now() + 8000;
+                      while (Date.now() < end) {}
+                      return { body: "done" };
+                    });
+                    register("/count", () => ({ body: String(++counted) }));
+                    registerGraphQLQuery("count", "type Query { count: Int }", () => ++counted);
+                    """,
+            },
+            new Dictionary<string, string?> { ["AiWebEngine:Scripts:CallTimeout"] = "00:00:30", ["AiWebEngine:Scripts:MaxQueuedCalls"] = "2" });
+        var script = host.Services.GetRequiredService<RouteTable>().Snapshot.Values.First(r => r.Path.Path == "/count").Instance;
+
+        var block = host.Client.GetAsync("/block");
+        await WaitUntilAsync(() => host.Logs.Contains("blocking now"));
+        var queued = new[] { host.Client.GetAsync("/count"), host.Client.GetAsync("/count") };
+        await WaitUntilAsync(() => script.QueuedCalls == 2);
+
+        // The queue is full: refused at once, with a hint when to come back.
+        var refused = await host.Client.GetAsync("/count");
+        var error = await HttpAssert.ErrorAsync(refused, HttpStatusCode.ServiceUnavailable, "SCRIPT_BUSY");
+        Assert.Equal(TimeSpan.FromSeconds(1), refused.Headers.RetryAfter?.Delta);
+        Assert.Contains("AiWebEngine:Scripts:MaxQueuedCalls", error.GetProperty("details").GetProperty("message").GetString(), StringComparison.Ordinal);
+        var query = await HttpAssert.JsonAsync(await host.Client.PostAsJsonAsync("/graphql", new { query = "{ count }" }));
+        Assert.Equal("SCRIPT_BUSY", query.GetProperty("errors")[0].GetProperty("extensions").GetProperty("code").GetString());
+        Assert.Equal(2, script.QueuedCalls);
+
+        // The queued ones run after the running one; the refused ones never ran.
+        Assert.Equal("done", await HttpAssert.TextAsync(await block));
+        var answers = await Task.WhenAll(queued.Select(async call => await HttpAssert.TextAsync(await call)));
+        Assert.Equal(["1", "2"], answers.Order(StringComparer.Ordinal));
+        Assert.Equal("3", await HttpAssert.TextAsync(await host.Client.GetAsync("/count")));
+    }
+
+    [Fact]
+    public async Task ACallThatWaitsItsWholeCallTimeoutInTheQueue_Answers504_WithoutRunning()
+    {
+        // Fake time stands still while the first call runs (JavaScript's clock is real), then jumps
+        // past CallTimeout: the queued call has spent its whole budget waiting.
+        var time = new FakeTimeProvider();
+        await using var host = await EngineHost.StartAsync(
+            new Dictionary<string, string>
+            {
+                ["slow.js"] = """
+                    let counted = 0;
+                    register("/block", () => {
+                      console.log("blocking now");
+                      const end = Date.now() + 6000;
+                      while (Date.now() < end) {}
+                      return { body: "done" };
+                    });
+                    register("/count", () => ({ body: String(++counted) }));
+                    """,
+            },
+            new Dictionary<string, string?> { ["AiWebEngine:Scripts:CallTimeout"] = "00:00:05" },
+            time: time);
+        var script = host.Services.GetRequiredService<RouteTable>().Snapshot.Values.First(r => r.Path.Path == "/count").Instance;
+
+        var block = host.Client.GetAsync("/block");
+        await WaitUntilAsync(() => host.Logs.Contains("blocking now"));
+        var waited = host.Client.GetAsync("/count");
+        await WaitUntilAsync(() => script.QueuedCalls == 1);
+        time.Advance(TimeSpan.FromSeconds(5));
+
+        var error = await HttpAssert.ErrorAsync(await waited, HttpStatusCode.GatewayTimeout, "SCRIPT_TIMEOUT");
+        Assert.Contains("for the script's earlier calls and was not run", error.GetProperty("details").GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal(0, script.QueuedCalls);
+
+        // The running call is past its budget too (the watchdog interrupts it); the waiting one never ran.
+        Assert.Equal(HttpStatusCode.GatewayTimeout, (await block).StatusCode);
+        Assert.Equal("1", await HttpAssert.TextAsync(await host.Client.GetAsync("/count")));
     }
 
     private static async Task WaitUntilAsync(Func<bool> condition)

@@ -243,4 +243,38 @@ public sealed class ScriptReloadTests
         Assert.Contains(lines, l => l.Level == LogLevel.Error && l.Message == "[logs.js] bad oops");
         Assert.Contains(lines, l => l.Level == LogLevel.Debug && l.Message == "[logs.js] details");
     }
+
+    [Fact]
+    public async Task ABurstOfWrites_CloserThanTheDebounce_LoadsOnce_TheFinalContent()
+    {
+        await using var host = await EngineHost.StartAsync(
+            new Dictionary<string, string> { ["app.js"] = TopLevelLogging(0) },
+            new Dictionary<string, string?> { ["AiWebEngine:Scripts:ReloadDebounce"] = "00:00:01" });
+        var changes = new System.Collections.Concurrent.ConcurrentQueue<ScriptChange>();
+        host.Scripts.Changed += change => changes.Enqueue(change);
+        var path = Path.Combine(host.ScriptsDirectory, "app.js");
+
+        // Ten versions 100 ms apart: each write comes well inside the 1 s quiet time the one before waits for.
+        for (var n = 1; n <= 10; n++)
+        {
+            await File.WriteAllTextAsync(path, TopLevelLogging(n));
+            await Task.Delay(100);
+        }
+
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (changes.IsEmpty && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(25);
+        }
+
+        // Longer than the debounce again, so that a second (late) load would have happened by now.
+        await Task.Delay(TimeSpan.FromSeconds(2.5));
+
+        var loads = host.Logs.Lines.Where(l => l.Message.StartsWith("[app.js] top level v", StringComparison.Ordinal)).Select(l => l.Message).ToList();
+        Assert.Equal(["[app.js] top level v0", "[app.js] top level v10"], loads);
+        Assert.Equal([ScriptChangeKind.Updated], changes.Select(c => c.Kind));
+        Assert.Equal("v10", await HttpAssert.TextAsync(await host.Client.GetAsync("/version")));
+    }
+
+    private static string TopLevelLogging(int n) => $$"""writeLog("top level v{{n}}"); register("/version", () => ({ body: "v{{n}}" }));""";
 }

@@ -224,6 +224,7 @@ public sealed class StreamEndpointTests
 
         var refused = await host.Client.GetAsync("/chat");
         await HttpAssert.ErrorAsync(refused, HttpStatusCode.ServiceUnavailable, "OVERLOADED");
+        Assert.Equal(TimeSpan.FromSeconds(3), refused.Headers.RetryAfter?.Delta); // RetryMilliseconds, rounded up
 
         await first.DisposeAsync();
         await WaitForConnectionsAsync(host, 1);

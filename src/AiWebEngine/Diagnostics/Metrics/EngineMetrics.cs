@@ -63,7 +63,11 @@ internal sealed class EngineMetrics
         }
     }
 
-    /// <summary>Records one call into <paramref name="uri"/>; <paramref name="outcome"/> is <c>ok</c>, <c>error</c> or <c>timeout</c>.</summary>
+    /// <summary>
+    /// Records one call into <paramref name="uri"/>; <paramref name="outcome"/> is <c>ok</c>, <c>error</c>,
+    /// <c>timeout</c> (run or waited too long) or <c>busy</c> (refused: too many calls waiting).
+    /// The duration includes the wait for the script's earlier calls.
+    /// </summary>
     public void ScriptCalled(string uri, string outcome, TimeSpan duration)
     {
         var tags = new TagList { { "aiwebengine.script.uri", uri }, { "aiwebengine.script.outcome", outcome } };

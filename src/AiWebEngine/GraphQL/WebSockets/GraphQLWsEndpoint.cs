@@ -24,6 +24,8 @@ internal sealed partial class GraphQLWsEndpoint(
     TimeProvider time,
     ILogger<GraphQLWsConnection> logger)
 {
+    private static readonly TimeSpan RetryAfter = TimeSpan.FromSeconds(5);
+
     public async Task HandleAsync(HttpContext context)
     {
         if (!origins.IsAllowed(context.Request))
@@ -41,7 +43,22 @@ internal sealed partial class GraphQLWsEndpoint(
             return;
         }
 
-        using var socket = await context.WebSockets.AcceptWebSocketAsync(GraphQLWsMessages.SubProtocol);
+        WebSocket socket;
+        try
+        {
+            socket = await context.WebSockets.AcceptWebSocketAsync(GraphQLWsMessages.SubProtocol);
+        }
+        catch (InvalidOperationException) when (!context.Response.HasStarted)
+        {
+            // Kestrel refuses the upgrade when it holds MaxConcurrentUpgradedConnections (the request
+            // is a WebSocket request, so nothing else makes this upgrade fail before it starts).
+            await ErrorResponse.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, ErrorCodes.Overloaded,
+                "The server holds its maximum of WebSocket connections (AiWebEngine:Http:MaxUpgradedConnections); retry later.",
+                retryAfter: RetryAfter);
+            return;
+        }
+
+        using var _ = socket;
         var settings = new GraphQLWsSettings(
             (request, cancellationToken) => ExecuteAsync(context, request, cancellationToken),
             AcceptInit: static _ => true,
