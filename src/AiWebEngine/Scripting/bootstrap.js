@@ -73,6 +73,7 @@
     return value !== null && (typeof value === "object" || typeof value === "function") && typeof value.then === "function";
   }
 
+
   // ---- routes and logging -------------------------------------------------------------------
 
   function register(path, handler, method) {
@@ -216,10 +217,16 @@
   // ---- what the host calls --------------------------------------------------------------------
 
   // What HTTP can carry (RFC 9110 tokens; visible ASCII, space and tab in values): anything else
-  // would fail in the server after the handler returned, or split the header.
+  // would fail in the server after the handler returned, or split the header. These checks give
+  // the script a clear Error; the host checks the same again (ScriptResponse.TryCreate), since a
+  // script can replace RegExp.prototype.test.
   const headerName = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
   const headerValue = /^[\t\x20-\x7e]*$/;
   const headerValueRule = "header values may hold visible ASCII characters, spaces and tabs only";
+  // Framing and hop-by-hop headers are the server's: a Transfer-Encoding from a script would let
+  // its body be read as further responses on the connection.
+  const serverHeaders = ["transfer-encoding", "content-length", "connection", "upgrade", "keep-alive", "te", "trailer", "proxy-connection"];
+  const serverHeadersRule = "Transfer-Encoding, Content-Length, Connection, Upgrade, Keep-Alive, TE, Trailer and Proxy-Connection are set by the server only";
 
   function respond(result) {
     if (result === null || typeof result !== "object" || isArray(result)) {
@@ -227,8 +234,8 @@
     }
     let status = result.status;
     if (status === undefined || status === null) status = 200;
-    if (typeof status !== "number" || !Number.isInteger(status) || status < 100 || status > 599) {
-      throw new Error("a handler returned status " + describe(status) + "; status must be an integer from 100 to 599");
+    if (typeof status !== "number" || !Number.isInteger(status) || status < 200 || status > 599) {
+      throw new Error("a handler returned status " + describe(status) + "; status must be an integer from 200 to 599");
     }
     let contentType = result.contentType;
     if (contentType !== undefined && contentType !== null && typeof contentType !== "string") {
@@ -255,6 +262,9 @@
         if (!headerName.test(name)) {
           throw new Error("a handler returned header " + describe(name).replace(/^"|"$/g, "'") + "; a header name is letters, digits and !#$%&'*+-.^_`|~");
         }
+        if (serverHeaders.includes(name.toLowerCase())) {
+          throw new Error("a handler returned header '" + name + "'; " + serverHeadersRule);
+        }
         const text = typeof value === "string" ? value : String(value);
         if (!headerValue.test(text)) {
           throw new Error("a handler returned header '" + name + "' with value " + describe(text) + "; " + headerValueRule);
@@ -266,7 +276,8 @@
     // The plain answer (status 200, the default content type, no headers) goes back as the call's
     // result, the body string; calling the host object costs more than the rest of the call.
     if (status === 200 && (contentType === undefined || contentType === null) && headers === null) return body;
-    host.Respond(status, contentType === undefined || contentType === null ? "" : contentType, headers, body);
+    const refused = host.Respond(status, contentType === undefined || contentType === null ? "" : contentType, headers, body);
+    if (refused !== null && refused !== undefined) throw new Error(refused);
     return undefined;
   }
 
