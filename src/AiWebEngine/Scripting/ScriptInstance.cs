@@ -75,6 +75,7 @@ internal sealed partial class ScriptInstance : IDisposable
             DefaultAccess = ScriptAccess.None,
         };
 
+        ScriptLockdown.Apply(_engine);
         var bootstrap = (ScriptObject)_engine.Evaluate(new DocumentInfo("aiwebengine:bootstrap.js"), BootstrapSource);
         _exports = (ScriptObject)bootstrap.InvokeAsFunction(new ScriptHostApi(this));
         _watchdog.Track(this);
