@@ -8,6 +8,12 @@
   const stringify = JSON.stringify;
   const parse = JSON.parse;
   const isArray = Array.isArray;
+  // Taken before any script runs: a script can replace Promise.prototype.then and friends, and the
+  // Promises handed to the host must not call the replacements (see hostPromise).
+  const OwnPromise = Promise;
+  const promiseThen = Promise.prototype.then;
+  const apply = Reflect.apply;
+  const defineProperty = Object.defineProperty;
   const functions = new Map();
   let nextFunctionId = 0;
 
@@ -73,6 +79,27 @@
     return value !== null && (typeof value === "object" || typeof value === "function") && typeof value.then === "function";
   }
 
+  // The Promise the host awaits. ClearScript subscribes to a pending Promise with
+  // promise.then(onResolved, onRejected), two host delegates: this Promise's own `then` is the
+  // original and its own `constructor` undefined (so the species is the original Promise too), so
+  // that subscription runs no script code and the delegates never reach a script, whatever it did
+  // to Promise.prototype. The script's thenable is followed through the original machinery as well.
+  function hostPromise(value, onValue) {
+    let resolveHost, rejectHost;
+    const promise = new OwnPromise(function (resolve, reject) { resolveHost = resolve; rejectHost = reject; });
+    defineProperty(promise, "then", { __proto__: null, value: promiseThen });
+    defineProperty(promise, "constructor", { __proto__: null, value: undefined });
+    const followed = new OwnPromise(function (resolve) { resolve(value); });
+    defineProperty(followed, "constructor", { __proto__: null, value: undefined });
+    apply(promiseThen, followed, [function (settled) {
+      try {
+        resolveHost(onValue(settled));
+      } catch (e) {
+        rejectHost(e);
+      }
+    }, rejectHost]);
+    return promise;
+  }
 
   // ---- routes and logging -------------------------------------------------------------------
 
@@ -210,7 +237,7 @@
 
   function resolveField(ref, argumentsJson, contextJson) {
     const result = resolve(ref)(parse(argumentsJson), parse(contextJson));
-    if (isThenable(result)) return Promise.resolve(result).then(encodeResult);
+    if (isThenable(result)) return hostPromise(result, encodeResult);
     return encodeResult(result);
   }
 
@@ -283,14 +310,14 @@
 
   function dispatch(ref, requestJson) {
     const result = resolve(ref)(parse(requestJson));
-    if (isThenable(result)) return Promise.resolve(result).then(respond);
+    if (isThenable(result)) return hostPromise(result, respond);
     return respond(result);
   }
 
   function runInit(contextJson) {
     if (typeof globalThis.init !== "function") return undefined;
     const result = globalThis.init(parse(contextJson));
-    return isThenable(result) ? Promise.resolve(result).then(function () { return undefined; }) : undefined;
+    return isThenable(result) ? hostPromise(result, function () { return undefined; }) : undefined;
   }
 
   function isFunction(ref) {

@@ -50,6 +50,59 @@ public sealed class PatchedBuiltinsTests
     }
 
     [Fact]
+    public async Task PatchedPromiseThenCallAndApply_NeverReceiveAHostObject_AndAsyncHandlersResolversAndInitStillWork()
+    {
+        // The host subscribes to a Promise that is still pending when the call returns (one that
+        // never settles here: nothing in the API settles one later); a settled one it reads directly.
+        await using var host = await EngineHost.StartAsync(new Dictionary<string, string>
+        {
+            ["spy.js"] = """
+                const seen = [];
+                const isHost = EngineInternal.isHostObject;
+                function name(value) {
+                  try { return value === null || value === undefined ? String(value) : String(value.constructor && value.constructor.name); } catch (e) { return "throws"; }
+                }
+                function record(where, args) {
+                  for (let i = 0; i < args.length; i++) {
+                    const value = args[i];
+                    seen[seen.length] = { where, host: isHost(value), type: typeof value, constructor: name(value) };
+                  }
+                }
+                const then = Promise.prototype.then, call = Function.prototype.call, apply = Function.prototype.apply;
+                Promise.prototype.then = function (...args) { record("then", args); return Reflect.apply(then, this, args); };
+                Function.prototype.call = function (...args) { record("call", args); return Reflect.apply(call, this, args); };
+                Function.prototype.apply = function (...args) { record("apply", args); return Reflect.apply(apply, this, args); };
+                let initDone = false;
+                async function init() { await null; initDone = true; }
+                register("/async", async () => { await null; return { status: 201, body: "async " + initDone }; });
+                register("/async-plain", () => Promise.resolve({ body: "plain" }));
+                register("/thenable", () => ({ then(resolve) { resolve({ body: "thenable" }); } }));
+                register("/pending", () => new Promise(() => {}));
+                registerGraphQLQuery("never", "type Query { never: String }", () => new Promise(() => {}));
+                registerGraphQLQuery("later", "type Query { later: String }", async () => "resolved");
+                register("/seen", () => ({ body: { count: seen.length, hosts: seen.filter(s => s.host), constructors: seen.map(s => s.constructor) } }));
+                """,
+        }, new Dictionary<string, string?> { ["AiWebEngine:Scripts:CallTimeout"] = "00:00:01" });
+
+        var asyncResponse = await host.Client.GetAsync("/async");
+        await HttpAssert.ErrorAsync(await host.Client.GetAsync("/pending"), System.Net.HttpStatusCode.GatewayTimeout, "SCRIPT_TIMEOUT");
+        var never = await HttpAssert.JsonAsync(await host.Client.PostAsync("/graphql", new StringContent("""{"query":"{ never }"}""", System.Text.Encoding.UTF8, "application/json")));
+        var plain = await HttpAssert.TextAsync(await host.Client.GetAsync("/async-plain"));
+        var thenable = await HttpAssert.TextAsync(await host.Client.GetAsync("/thenable"));
+        var graphql = await HttpAssert.JsonAsync(await host.Client.PostAsync("/graphql", new StringContent("""{"query":"{ later }"}""", System.Text.Encoding.UTF8, "application/json")));
+        var seen = await HttpAssert.JsonAsync(await host.Client.GetAsync("/seen"));
+
+        Assert.Equal(System.Net.HttpStatusCode.Created, asyncResponse.StatusCode);
+        Assert.Equal("async true", await asyncResponse.Content.ReadAsStringAsync());
+        Assert.Equal(("plain", "thenable"), (plain, thenable));
+        Assert.Equal("resolved", graphql.GetProperty("data").GetProperty("later").GetString());
+        Assert.Contains("did not finish within", never.GetProperty("errors")[0].GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.True(seen.GetProperty("count").GetInt32() > 0, "the patched then was never called: the probe proves nothing");
+        Assert.True(seen.GetProperty("hosts").GetArrayLength() == 0, $"host objects reached the script: {seen.GetProperty("hosts")}");
+        Assert.DoesNotContain(seen.GetProperty("constructors").EnumerateArray(), c => c.GetString()!.Contains("Host", StringComparison.Ordinal) || c.GetString()!.Contains("Delegate", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task FilterThatSerializesToSomethingElse_ThroughObjectPrototypeToJson_ThrowsNamingTheFilter()
     {
         await using var host = await EngineHost.StartAsync(new Dictionary<string, string>
