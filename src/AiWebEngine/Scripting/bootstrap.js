@@ -111,13 +111,8 @@
     check("register", host.Register(path, ref, method));
   }
 
-  // Log lines are kept (the management API's buffer) and written to every log provider, so one line
-  // is cut at maxLogLine characters, saying how much was cut.
-  const maxLogLine = 64 * 1024;
+  // A long line is cut by the host (ScriptLogger.Cut), where a script cannot replace the cutting.
   function logLine(level, text) {
-    if (text.length > maxLogLine) {
-      text = text.slice(0, maxLogLine) + "... (" + (text.length - maxLogLine) + " more characters cut)";
-    }
     host.Log(level, text);
   }
 

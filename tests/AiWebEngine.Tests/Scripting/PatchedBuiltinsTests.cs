@@ -40,10 +40,8 @@ public sealed class PatchedBuiltinsTests
 
         var lines = logs.GetProperty("logs").EnumerateArray().Select(e => e.GetProperty("message").GetString()!).Where(l => l.Contains("yyyy", StringComparison.Ordinal)).ToList();
         Assert.Equal(3, lines.Count);
-        // The bootstrap's own cut did nothing (slice returns the whole line), so the count cut in .NET
-        // includes the bootstrap's suffix: at least 40 Mi - 64 Ki characters.
-        var suffix = $"... ({(40 * 1024 * 1024) - ScriptLogger.MaxLineLength + 100} more characters cut)";
-        Assert.All(lines, l => Assert.Matches(@"y{100}\.\.\. \(\d{8} more characters cut\)$", l));
+        var suffix = $"... ({(40 * 1024 * 1024) - ScriptLogger.MaxLineLength} more characters cut)";
+        Assert.All(lines, l => Assert.EndsWith(new string('y', 100) + suffix, l, StringComparison.Ordinal));
         // The stored line is "[chatty.js] " + the cut message.
         Assert.All(lines, l => Assert.True(l.Length <= "[chatty.js] ".Length + ScriptLogger.MaxLineLength + suffix.Length, $"a log line of {l.Length} characters"));
         await canary.AssertHealthyAsync();
