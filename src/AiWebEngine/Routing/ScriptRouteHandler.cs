@@ -1,5 +1,4 @@
 using System.Text;
-using System.Text.Json;
 using AiWebEngine.Errors;
 using AiWebEngine.Scripting;
 using AiWebEngine.Security;
@@ -113,6 +112,9 @@ internal sealed partial class ScriptRouteHandler(RouteTable table, IAdminCallers
         }
         : null;
 
+    // The response was checked when the script handed it over (ScriptResponse.TryCreate): a final
+    // status, token header names, values without CR/LF/NUL, no framing or hop-by-hop header. The
+    // length is the server's, so the body is exactly what the framing says.
     private static async Task WriteAsync(HttpContext context, ScriptResponse response)
     {
         // The script's status is final, even 404 with an empty body: no engine error page over it.
@@ -124,18 +126,14 @@ internal sealed partial class ScriptRouteHandler(RouteTable table, IAdminCallers
         var http = context.Response;
         http.StatusCode = response.Status;
         http.ContentType = response.ContentType.Length == 0 ? DefaultContentType : response.ContentType;
-        if (response.HeadersJson is not null)
+        foreach (var (name, value) in response.Headers)
         {
-            using var headers = JsonDocument.Parse(response.HeadersJson);
-            foreach (var header in headers.RootElement.EnumerateObject())
-            {
-                if (header.Name.Equals("content-length", StringComparison.OrdinalIgnoreCase))
-                {
-                    continue;
-                }
+            http.Headers[name] = value;
+        }
 
-                http.Headers[header.Name] = header.Value.GetString();
-            }
+        if (response.Body.Length == 0 && response.Status is StatusCodes.Status204NoContent or StatusCodes.Status205ResetContent or StatusCodes.Status304NotModified)
+        {
+            return;
         }
 
         var bytes = Encoding.UTF8.GetBytes(response.Body);

@@ -3,12 +3,17 @@ namespace AiWebEngine.Scripting;
 /// <summary>A script failed: it threw, returned something the API cannot use, or broke a limit.</summary>
 /// <remarks>
 /// <see cref="Message"/> is the script's own message (for JavaScript errors, <c>error.message</c>),
-/// <see cref="Line"/> the line in <see cref="ScriptUri"/> it came from when V8 reported one.
+/// <see cref="Line"/> the line in <see cref="ScriptUri"/> it came from when V8 reported one. A
+/// script chooses its error messages, so one longer than <see cref="MaxMessageLength"/> is cut in
+/// the middle (it is logged, kept by <c>/health</c> and sent to clients).
 /// </remarks>
 public class ScriptFailedException : Exception
 {
+    /// <summary>The longest message kept; a longer one keeps its start and end and says how much was cut.</summary>
+    public const int MaxMessageLength = 1000;
+
     public ScriptFailedException(string scriptUri, string message, int? line = null, Exception? inner = null)
-        : base(message, inner)
+        : base(Cut(message), inner)
     {
         ScriptUri = scriptUri;
         Line = line;
@@ -25,6 +30,11 @@ public class ScriptFailedException : Exception
 
     /// <summary>The 1-based line of the failure in the script, when known.</summary>
     public int? Line { get; }
+
+    private static string Cut(string message) =>
+        message.Length <= MaxMessageLength
+            ? message
+            : string.Concat(message.AsSpan(0, 600), $"... ({message.Length - 800} characters cut) ...", message.AsSpan(message.Length - 200));
 
     /// <summary>The message with its location, as logged and reported by <c>/health</c>.</summary>
     public string Describe() => Line is { } line ? $"{Message} ({ScriptUri}:{line})" : $"{Message} ({ScriptUri})";

@@ -48,21 +48,30 @@ public sealed class ScriptHostApi
     [ScriptMember("Log", ScriptAccess.Full)]
     public void Log(int level, string message) => _instance.Host.Logger.Write(_instance.Uri, (LogLevel)level, message);
 
+    /// <summary>
+    /// Records the running handler's answer, checked by <see cref="ScriptResponse.TryCreate"/>; what HTTP
+    /// cannot carry is remembered as the call's failure (<see cref="ScriptInstance.ResponseError"/>),
+    /// whatever the bootstrap does with the message returned here.
+    /// </summary>
     [ScriptMember("Respond", ScriptAccess.Full)]
-    public void Respond(int status, string contentType, string? headersJson, string body) =>
-        _instance.CurrentResponse = new ScriptResponse(status, contentType, headersJson, body);
+    public string? Respond(double status, string? contentType, string? headersJson, string? body)
+    {
+        ScriptResponse.TryCreate(status, contentType, headersJson, body, out var response, out var error);
+        _instance.CurrentResponse = response;
+        _instance.ResponseError = error;
+        return error;
+    }
 }
 
-/// <summary>What a handler returned, normalized by the bootstrap.</summary>
-/// <param name="Status">HTTP status, 100-599.</param>
-/// <param name="ContentType">Content type, or empty for the default text type.</param>
-/// <param name="HeadersJson">A JSON object of header names to string values, or <see langword="null"/>.</param>
-/// <param name="Body">The body text.</param>
-public sealed record ScriptResponse(int Status, string ContentType, string? HeadersJson, string Body);
-
 /// <summary>Parses the filter object the bootstrap serialized: a JSON object of string values.</summary>
+/// <remarks>
+/// The bootstrap builds it with <c>JSON.stringify</c> and <c>Object.keys</c>, which a script can
+/// replace, so anything else (not JSON, not an object, a value that is not a string) is refused here.
+/// </remarks>
 internal static class FilterJson
 {
+    private const string Expected = "filter did not reach the server as an object of metadata values such as { room: \"general\" }";
+
     public static bool TryParse(string? json, out IReadOnlyDictionary<string, string>? filter, out string? error)
     {
         filter = null;
@@ -72,14 +81,39 @@ internal static class FilterJson
             return true;
         }
 
-        using var document = JsonDocument.Parse(json);
-        var result = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var property in document.RootElement.EnumerateObject())
+        JsonDocument document;
+        try
         {
-            result[property.Name] = property.Value.GetString() ?? "";
+            document = JsonDocument.Parse(json);
+        }
+        catch (JsonException)
+        {
+            error = Expected;
+            return false;
         }
 
-        filter = result;
-        return true;
+        using (document)
+        {
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                error = Expected;
+                return false;
+            }
+
+            var result = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var property in document.RootElement.EnumerateObject())
+            {
+                if (property.Value.ValueKind != JsonValueKind.String)
+                {
+                    error = $"filter.{property.Name} did not reach the server as a string";
+                    return false;
+                }
+
+                result[property.Name] = property.Value.GetString()!;
+            }
+
+            filter = result;
+            return true;
+        }
     }
 }

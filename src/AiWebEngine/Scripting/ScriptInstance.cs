@@ -86,6 +86,7 @@ internal sealed partial class ScriptInstance : IDisposable
             DefaultAccess = ScriptAccess.None,
         };
 
+        ScriptLockdown.Apply(_engine);
         var bootstrap = (ScriptObject)_engine.Evaluate(new DocumentInfo("aiwebengine:bootstrap.js"), BootstrapSource);
         _exports = (ScriptObject)bootstrap.InvokeAsFunction(new ScriptHostApi(this));
         _watchdog.Track(this);
@@ -122,6 +123,9 @@ internal sealed partial class ScriptInstance : IDisposable
     /// <summary>The response the running handler produced; only touched while the gate is held.</summary>
     public ScriptResponse? CurrentResponse { get; set; }
 
+    /// <summary>Why the running handler's answer was refused (<see cref="ScriptResponse.TryCreate"/>); only touched while the gate is held.</summary>
+    public string? ResponseError { get; set; }
+
     /// <summary>Runs the script's top-level code.</summary>
     /// <remarks>
     /// The document is named by a <c>file:///</c> URI so that V8 reports locations as <c>/chat/rooms.js:3:7</c>;
@@ -145,18 +149,25 @@ internal sealed partial class ScriptInstance : IDisposable
     /// <summary>Calls a route handler with the request as JSON and returns what it answered.</summary>
     /// <remarks>
     /// A plain answer (status 200, the default content type, no headers) comes back as the call's result,
-    /// the body; any other goes through <see cref="ScriptHostApi.Respond"/>.
+    /// the body; any other goes through <see cref="ScriptHostApi.Respond"/>. An answer that HTTP cannot
+    /// carry fails the call even when the (patchable) bootstrap did not throw its message.
     /// </remarks>
     public async Task<ScriptResponse> HandleAsync(string handlerRef, string requestJson, CancellationToken cancellationToken)
     {
         ScriptResponse? response = null;
+        string? refused = null;
         var result = await RunAsync(
-            () => { CurrentResponse = null; return _exports.InvokeMethod("dispatch", handlerRef, requestJson); },
+            () => { CurrentResponse = null; ResponseError = null; return _exports.InvokeMethod("dispatch", handlerRef, requestJson); },
             cancellationToken,
-            () => response = CurrentResponse);
+            () => (response, refused) = (CurrentResponse, ResponseError));
+        if (refused is not null)
+        {
+            throw new ScriptFailedException(Uri, refused);
+        }
+
         if (result is string body)
         {
-            return new ScriptResponse(StatusCodes.Status200OK, "", null, body);
+            return ScriptResponse.Plain(body);
         }
 
         return response ?? throw new ScriptFailedException(Uri, "the handler finished without producing a response");
@@ -341,13 +352,26 @@ internal sealed partial class ScriptInstance : IDisposable
         return message.StartsWith("Error: ", StringComparison.Ordinal) ? message["Error: ".Length..] : message;
     }
 
+    // Line by line, skipping long lines: the details start with the script's own message, and the
+    // pattern backtracks quadratically over a long run without a colon (a 10 MiB message would
+    // hold the thread for hours). Stack frames are short.
     private int? FindLine(string details)
     {
-        foreach (Match match in LocationPattern().Matches(details))
+        foreach (var text in details.AsSpan().EnumerateLines())
         {
-            if (match.Groups["uri"].Value.AsSpan().TrimStart('/').SequenceEqual(Uri) && int.TryParse(match.Groups["line"].ValueSpan, out var line))
+            if (text.Length > 4096)
             {
-                return line;
+                continue;
+            }
+
+            foreach (var match in LocationPattern().EnumerateMatches(text))
+            {
+                var found = text.Slice(match.Index, match.Length);
+                var lineStart = found[..found.LastIndexOf(':')].LastIndexOf(':');
+                if (found[..lineStart].TrimStart('/').SequenceEqual(Uri) && int.TryParse(found[(lineStart + 1)..found.LastIndexOf(':')], out var line))
+                {
+                    return line;
+                }
             }
         }
 

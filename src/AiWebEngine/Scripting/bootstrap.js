@@ -8,6 +8,12 @@
   const stringify = JSON.stringify;
   const parse = JSON.parse;
   const isArray = Array.isArray;
+  // Taken before any script runs: a script can replace Promise.prototype.then and friends, and the
+  // Promises handed to the host must not call the replacements (see hostPromise).
+  const OwnPromise = Promise;
+  const promiseThen = Promise.prototype.then;
+  const apply = Reflect.apply;
+  const defineProperty = Object.defineProperty;
   const functions = new Map();
   let nextFunctionId = 0;
 
@@ -73,6 +79,28 @@
     return value !== null && (typeof value === "object" || typeof value === "function") && typeof value.then === "function";
   }
 
+  // The Promise the host awaits. ClearScript subscribes to a pending Promise with
+  // promise.then(onResolved, onRejected), two host delegates: this Promise's own `then` is the
+  // original and its own `constructor` undefined (so the species is the original Promise too), so
+  // that subscription runs no script code and the delegates never reach a script, whatever it did
+  // to Promise.prototype. The script's thenable is followed through the original machinery as well.
+  function hostPromise(value, onValue) {
+    let resolveHost, rejectHost;
+    const promise = new OwnPromise(function (resolve, reject) { resolveHost = resolve; rejectHost = reject; });
+    defineProperty(promise, "then", { __proto__: null, value: promiseThen });
+    defineProperty(promise, "constructor", { __proto__: null, value: undefined });
+    const followed = new OwnPromise(function (resolve) { resolve(value); });
+    defineProperty(followed, "constructor", { __proto__: null, value: undefined });
+    apply(promiseThen, followed, [function (settled) {
+      try {
+        resolveHost(onValue(settled));
+      } catch (e) {
+        rejectHost(e);
+      }
+    }, rejectHost]);
+    return promise;
+  }
+
   // ---- routes and logging -------------------------------------------------------------------
 
   function register(path, handler, method) {
@@ -83,13 +111,8 @@
     check("register", host.Register(path, ref, method));
   }
 
-  // Log lines are kept (the management API's buffer) and written to every log provider, so one line
-  // is cut at maxLogLine characters, saying how much was cut.
-  const maxLogLine = 64 * 1024;
+  // A long line is cut by the host (ScriptLogger.Cut), where a script cannot replace the cutting.
   function logLine(level, text) {
-    if (text.length > maxLogLine) {
-      text = text.slice(0, maxLogLine) + "... (" + (text.length - maxLogLine) + " more characters cut)";
-    }
     host.Log(level, text);
   }
 
@@ -209,17 +232,23 @@
 
   function resolveField(ref, argumentsJson, contextJson) {
     const result = resolve(ref)(parse(argumentsJson), parse(contextJson));
-    if (isThenable(result)) return Promise.resolve(result).then(encodeResult);
+    if (isThenable(result)) return hostPromise(result, encodeResult);
     return encodeResult(result);
   }
 
   // ---- what the host calls --------------------------------------------------------------------
 
   // What HTTP can carry (RFC 9110 tokens; visible ASCII, space and tab in values): anything else
-  // would fail in the server after the handler returned, or split the header.
+  // would fail in the server after the handler returned, or split the header. These checks give
+  // the script a clear Error; the host checks the same again (ScriptResponse.TryCreate), since a
+  // script can replace RegExp.prototype.test.
   const headerName = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
   const headerValue = /^[\t\x20-\x7e]*$/;
   const headerValueRule = "header values may hold visible ASCII characters, spaces and tabs only";
+  // Framing and hop-by-hop headers are the server's: a Transfer-Encoding from a script would let
+  // its body be read as further responses on the connection.
+  const serverHeaders = ["transfer-encoding", "content-length", "connection", "upgrade", "keep-alive", "te", "trailer", "proxy-connection"];
+  const serverHeadersRule = "Transfer-Encoding, Content-Length, Connection, Upgrade, Keep-Alive, TE, Trailer and Proxy-Connection are set by the server only";
 
   function respond(result) {
     if (result === null || typeof result !== "object" || isArray(result)) {
@@ -227,8 +256,8 @@
     }
     let status = result.status;
     if (status === undefined || status === null) status = 200;
-    if (typeof status !== "number" || !Number.isInteger(status) || status < 100 || status > 599) {
-      throw new Error("a handler returned status " + describe(status) + "; status must be an integer from 100 to 599");
+    if (typeof status !== "number" || !Number.isInteger(status) || status < 200 || status > 599) {
+      throw new Error("a handler returned status " + describe(status) + "; status must be an integer from 200 to 599");
     }
     let contentType = result.contentType;
     if (contentType !== undefined && contentType !== null && typeof contentType !== "string") {
@@ -255,6 +284,9 @@
         if (!headerName.test(name)) {
           throw new Error("a handler returned header " + describe(name).replace(/^"|"$/g, "'") + "; a header name is letters, digits and !#$%&'*+-.^_`|~");
         }
+        if (serverHeaders.includes(name.toLowerCase())) {
+          throw new Error("a handler returned header '" + name + "'; " + serverHeadersRule);
+        }
         const text = typeof value === "string" ? value : String(value);
         if (!headerValue.test(text)) {
           throw new Error("a handler returned header '" + name + "' with value " + describe(text) + "; " + headerValueRule);
@@ -266,20 +298,21 @@
     // The plain answer (status 200, the default content type, no headers) goes back as the call's
     // result, the body string; calling the host object costs more than the rest of the call.
     if (status === 200 && (contentType === undefined || contentType === null) && headers === null) return body;
-    host.Respond(status, contentType === undefined || contentType === null ? "" : contentType, headers, body);
+    const refused = host.Respond(status, contentType === undefined || contentType === null ? "" : contentType, headers, body);
+    if (refused !== null && refused !== undefined) throw new Error(refused);
     return undefined;
   }
 
   function dispatch(ref, requestJson) {
     const result = resolve(ref)(parse(requestJson));
-    if (isThenable(result)) return Promise.resolve(result).then(respond);
+    if (isThenable(result)) return hostPromise(result, respond);
     return respond(result);
   }
 
   function runInit(contextJson) {
     if (typeof globalThis.init !== "function") return undefined;
     const result = globalThis.init(parse(contextJson));
-    return isThenable(result) ? Promise.resolve(result).then(function () { return undefined; }) : undefined;
+    return isThenable(result) ? hostPromise(result, function () { return undefined; }) : undefined;
   }
 
   function isFunction(ref) {
