@@ -11,10 +11,8 @@ namespace AiWebEngine.GraphQL.WebSockets;
 
 /// <summary>What a <see cref="GraphQLWsConnection"/> needs from its host: how to run an operation, and its limits.</summary>
 /// <param name="Execute">Runs an operation on the current schema (all operation types are allowed).</param>
-/// <param name="AcceptInit">Whether a <c>connection_init</c> payload is accepted; a refusal closes with 4403.</param>
 internal sealed record GraphQLWsSettings(
     Func<GraphQLRequest, CancellationToken, Task<GraphQLOperation>> Execute,
-    Func<JsonElement, bool> AcceptInit,
     GraphQLJson Json,
     TimeSpan ConnectionInitWaitTimeout,
     int QueueCapacity,
@@ -188,7 +186,7 @@ internal sealed partial class GraphQLWsConnection : IDisposable
                 case "connection_init" when hasPayload && payload.ValueKind != JsonValueKind.Object:
                     return false;
                 case "connection_init":
-                    return OnInit(payload);
+                    return OnInit();
                 case "ping":
                     Send(GraphQLWsMessages.Pong);
                     return true;
@@ -214,15 +212,15 @@ internal sealed partial class GraphQLWsConnection : IDisposable
         }
     }
 
-    private bool OnInit(JsonElement payload)
+    /// <summary>
+    /// Acknowledges the first <c>connection_init</c>, whatever its payload (the socket carries no identity
+    /// of its own; resolvers see the upgrade request's headers); a second one closes with 4429.
+    /// </summary>
+    private bool OnInit()
     {
         if (Interlocked.Exchange(ref _initReceived, 1) != 0)
         {
             Close(GraphQLWsCloseCodes.TooManyInitialisationRequests, "Too many initialisation requests");
-        }
-        else if (!_settings.AcceptInit(payload))
-        {
-            Close(GraphQLWsCloseCodes.Forbidden, "Forbidden");
         }
         else
         {
@@ -327,7 +325,7 @@ internal sealed partial class GraphQLWsConnection : IDisposable
 
     public void Dispose() => _ended.Dispose();
 
-    [LoggerMessage(EventId = 1420, Level = LogLevel.Error, Message = "GraphQL WebSocket operation {OperationId} failed; the socket is closed with 4500")]
+    [LoggerMessage(EventId = 1430, Level = LogLevel.Error, Message = "GraphQL WebSocket operation {OperationId} failed; the socket is closed with 4500")]
     private static partial void OperationFailed(ILogger logger, string operationId, Exception exception);
 
     private sealed record CloseRequest(WebSocketCloseStatus Status, string Reason);

@@ -32,7 +32,6 @@ internal sealed class GraphQLWsEndpoint(
         using var socket = await context.WebSockets.AcceptWebSocketAsync(GraphQLWsMessages.SubProtocol);
         var settings = new GraphQLWsSettings(
             (request, cancellationToken) => ExecuteAsync(context, request, cancellationToken),
-            AcceptInit: static _ => true,
             executor.Json,
             options.Value.ConnectionInitWaitTimeout,
             options.Value.QueueCapacity,
