@@ -5,6 +5,7 @@ using AiWebEngine.GraphQL.Subscriptions;
 using AiWebEngine.Routing;
 using AiWebEngine.Streaming;
 using GraphQL;
+using GraphQL.Transport;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 
@@ -45,11 +46,17 @@ internal sealed partial class GraphQLSseEndpoint(
             return;
         }
 
+        await HandleAsync(context, request!);
+    }
+
+    /// <summary>Serves <paramref name="request"/>, already read from <paramref name="context"/>, as an event stream.</summary>
+    public async Task HandleAsync(HttpContext context, GraphQLRequest request)
+    {
         var schema = executor.CurrentSchema;
         var isGet = HttpMethods.IsGet(context.Request.Method);
         try
         {
-            var operation = await operations.RunAsync(schema, request!, isGet ? OperationKinds.Query | OperationKinds.Subscription : OperationKinds.All,
+            var operation = await operations.RunAsync(schema, request, isGet ? OperationKinds.Query | OperationKinds.Subscription : OperationKinds.All,
                 context.RequestServices, context.User, context.Request.Headers, context.RequestAborted);
             var result = operation.Result;
             if (isGet && GraphQLExecutor.IsOperationNotAllowed(result))
