@@ -29,6 +29,14 @@ public sealed class GraphQLOptions
     [Range(1, 1_000_000)]
     public int QueueCapacity { get; set; } = 1024;
 
+    /// <summary>
+    /// Operations one <c>graphql-transport-ws</c> socket may run at once (subscriptions, and queries and
+    /// mutations until they finish). A <c>subscribe</c> over it is answered with an <c>error</c> for its id
+    /// (<c>MAX_OPERATIONS_EXCEEDED</c>); the socket stays open. Default: 100.
+    /// </summary>
+    [Range(1, 100_000)]
+    public int MaxOperationsPerSocket { get; set; } = 100;
+
     /// <summary>Parsed and validated documents kept per schema; 0 turns the cache off. Default: 1000.</summary>
     [Range(0, 1_000_000)]
     public int DocumentCacheSize { get; set; } = 1000;

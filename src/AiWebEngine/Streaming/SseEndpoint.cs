@@ -1,6 +1,5 @@
 using System.Globalization;
 using AiWebEngine.Diagnostics.Metrics;
-using AiWebEngine.Errors;
 using AiWebEngine.Hosting;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
@@ -27,8 +26,7 @@ internal sealed class SseEndpoint(
     {
         if (!limiter.TryAcquire())
         {
-            await ErrorResponse.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, ErrorCodes.Overloaded,
-                $"The server holds its maximum of {limiter.Max} stream connections (AiWebEngine:Streams:MaxConnections); retry later.");
+            await limiter.RefuseAsync(context);
             return;
         }
 

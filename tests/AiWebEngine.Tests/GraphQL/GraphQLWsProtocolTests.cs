@@ -30,7 +30,7 @@ public sealed class GraphQLWsProtocolTests : IAsyncLifetime
         var services = new ServiceCollection().BuildServiceProvider();
         var settings = new GraphQLWsSettings(
             async (request, ct) => GraphQLOperation.Unshared(await executor.ExecuteAsync(_schema.Current, request, OperationKinds.All, services, null, null, null, ct), json),
-            json, TimeSpan.FromSeconds(3), QueueCapacity: 64, MaxMessageBytes: 4096, _time, NullLogger.Instance);
+            json, TimeSpan.FromSeconds(3), QueueCapacity: 64, MaxOperations: 100, MaxMessageBytes: 4096, _time, NullLogger.Instance);
         _connection = new GraphQLWsConnection(_pair.Server, settings);
         _run = _connection.RunAsync(_stopping.Token);
         return Task.CompletedTask;

@@ -11,11 +11,13 @@ namespace AiWebEngine.GraphQL.WebSockets;
 
 /// <summary>What a <see cref="GraphQLWsConnection"/> needs from its host: how to run an operation, and its limits.</summary>
 /// <param name="Execute">Runs an operation on the current schema (all operation types are allowed).</param>
+/// <param name="MaxOperations">Operations one socket may run at once; a <c>subscribe</c> over it gets an <c>error</c> for its id.</param>
 internal sealed record GraphQLWsSettings(
     Func<GraphQLRequest, CancellationToken, Task<GraphQLOperation>> Execute,
     GraphQLJson Json,
     TimeSpan ConnectionInitWaitTimeout,
     int QueueCapacity,
+    int MaxOperations,
     int MaxMessageBytes,
     TimeProvider Time,
     ILogger Logger);
@@ -30,7 +32,10 @@ internal sealed record GraphQLWsSettings(
 /// One loop reads, one writes: every message to the client goes through a bounded queue
 /// (<see cref="GraphQLOptions.QueueCapacity"/>), and a client that falls that far behind is aborted.
 /// Protocol violations close the socket with the protocol's 44xx codes. When the socket ends, for any
-/// reason, every operation is disposed.
+/// reason, every operation is disposed. At most <see cref="GraphQLWsSettings.MaxOperations"/> operations
+/// run at once: the protocol has no code for "too many", so a <c>subscribe</c> over the limit is
+/// answered with an <c>error</c> for its id (<c>MAX_OPERATIONS_EXCEEDED</c>) and the socket and its other
+/// operations go on; the id is free again at once.
 /// </remarks>
 internal sealed partial class GraphQLWsConnection : IDisposable
 {
@@ -244,16 +249,31 @@ internal sealed partial class GraphQLWsConnection : IDisposable
             return false;
         }
 
-        var operation = new GraphQLWsOperation(id, request, this);
-        if (!_operations.TryAdd(id, operation))
+        if (_operations.ContainsKey(id))
         {
             Close(GraphQLWsCloseCodes.SubscriberAlreadyExists, $"Subscriber for {id} already exists");
             return true;
         }
 
+        // Only this loop adds operations, so the count cannot grow between the check and the add.
+        if (_operations.Count >= _settings.MaxOperations)
+        {
+            Send(GraphQLWsMessages.Error(id, TooManyOperations(), _settings.Json));
+            return true;
+        }
+
+        var operation = new GraphQLWsOperation(id, request, this);
+        _operations.TryAdd(id, operation);
+
         _ = RunOperationAsync(operation);
         return true;
     }
+
+    private ExecutionResult TooManyOperations() => new(new ExecutionError(
+        $"This socket runs its maximum of {_settings.MaxOperations} operations at once (AiWebEngine:GraphQL:MaxOperationsPerSocket); complete one, or open another socket.")
+    {
+        Code = "MAX_OPERATIONS_EXCEEDED",
+    });
 
     private async Task RunOperationAsync(GraphQLWsOperation operation)
     {
