@@ -18,7 +18,9 @@ namespace AiWebEngine.GraphQL;
 /// schema (a <see cref="ConditionalWeakTable{TKey,TValue}"/> holds it no longer than the schema lives).
 /// Only documents that passed validation are kept; none of the standard rules depends on variables,
 /// so a cached document needs no second validation. A full cache is cleared, which bounds it without
-/// bookkeeping per hit.
+/// bookkeeping per hit. GraphQL.NET's own <c>MemoryDocumentCache</c> is not used: it ships in a
+/// package of its own (GraphQL.MemoryCache, not GraphQL), and it keys by query text alone, so after a
+/// schema swap a document validated against the old schema would run unvalidated on the new one.
 /// </remarks>
 internal sealed class DocumentCache(IOptions<GraphQLOptions> options) : IConfigureExecution
 {

@@ -8,11 +8,17 @@ using Microsoft.Extensions.Options;
 namespace AiWebEngine.GraphQL;
 
 /// <summary>
-/// Refuses a document that is too deep, selects too many fields or uses too many aliases
-/// (<see cref="GraphQLOptions.MaxDepth"/>, <see cref="GraphQLOptions.MaxFields"/>, <see cref="GraphQLOptions.MaxAliases"/>)
-/// before GraphQL.NET validates it.
+/// Refuses a document that is too large (<see cref="GraphQLOptions.MaxDocumentBytes"/>, before it is
+/// parsed), has too many syntax nodes, directives on one location or arguments on one field
+/// (<see cref="GraphQLOptions.MaxNodes"/>, <see cref="GraphQLOptions.MaxDirectivesPerField"/>,
+/// <see cref="GraphQLOptions.MaxArgumentsPerField"/>, see <see cref="DocumentSize"/>), is too deep, selects
+/// too many fields or uses too many aliases (<see cref="GraphQLOptions.MaxDepth"/>,
+/// <see cref="GraphQLOptions.MaxFields"/>, <see cref="GraphQLOptions.MaxAliases"/>) before GraphQL.NET
+/// validates it; and keeps at most <see cref="GraphQLOptions.MaxErrors"/> errors in any result.
 /// </summary>
 /// <remarks>
+/// Each refusal is one GraphQL error with its code (<c>MAX_…_EXCEEDED</c>) and a result that is not
+/// executed, so every transport answers it as it answers a validation error.
 /// It runs before validation because validation is where a hostile document costs the most
 /// (OverlappingFieldsCanBeMerged compares fields pairwise), and a validation rule would run alongside
 /// the others. The measure walks every operation once, fragments expanded at each use, but each fragment
@@ -41,7 +47,18 @@ internal sealed class DocumentLimits(IOptions<GraphQLOptions> options) : IConfig
     {
         if (options.Document is not null || string.IsNullOrEmpty(options.Query))
         {
-            return await next(options);
+            return LimitErrors(await next(options));
+        }
+
+        // Counted before parsing: a char is at least one UTF-8 byte, so a longer text needs no count.
+        var query = options.Query;
+        if (query.Length > _options.MaxDocumentBytes || System.Text.Encoding.UTF8.GetByteCount(query) > _options.MaxDocumentBytes)
+        {
+            return Refused(options, new ExecutionError(
+                $"The document is {System.Text.Encoding.UTF8.GetByteCount(query)} bytes (UTF-8); the limit is {_options.MaxDocumentBytes} (AiWebEngine:GraphQL:MaxDocumentBytes).")
+            {
+                Code = "MAX_DOCUMENT_BYTES_EXCEEDED",
+            }, document: null);
         }
 
         GraphQLDocument document;
@@ -56,13 +73,48 @@ internal sealed class DocumentLimits(IOptions<GraphQLOptions> options) : IConfig
             return await next(options);
         }
 
+        if (DocumentSize.Measure(document, _options) is { } breach)
+        {
+            return Refused(options, Error(document, breach.Node, breach.Code, breach.Message), document);
+        }
+
         if (Measure(document) is { } error)
         {
-            return new ExecutionResult { Errors = [error], Query = options.Query, Document = document };
+            return Refused(options, error, document);
         }
 
         options.Document = document;
-        return await next(options);
+        return LimitErrors(await next(options));
+    }
+
+    private static ExecutionResult Refused(ExecutionOptions options, ExecutionError error, GraphQLDocument? document) =>
+        new() { Errors = [error], Query = options.Query, Document = document };
+
+    /// <summary>
+    /// Keeps the first <see cref="GraphQLOptions.MaxErrors"/> errors of <paramref name="result"/> and says
+    /// how many were left out: a document within every limit can still fail in many places (a resolver
+    /// that throws for each item of a long list), and the response should not grow with that.
+    /// </summary>
+    private ExecutionResult LimitErrors(ExecutionResult result)
+    {
+        if (result.Errors is not { } errors || errors.Count <= _options.MaxErrors)
+        {
+            return result;
+        }
+
+        var kept = new ExecutionErrors();
+        for (var i = 0; i < _options.MaxErrors; i++)
+        {
+            kept.Add(errors[i]);
+        }
+
+        kept.Add(new ExecutionError(
+            $"{errors.Count - _options.MaxErrors} more errors were left out; a response holds at most {_options.MaxErrors} (AiWebEngine:GraphQL:MaxErrors).")
+        {
+            Code = "MAX_ERRORS_EXCEEDED",
+        });
+        result.Errors = kept;
+        return result;
     }
 
     private ValidationError? Measure(GraphQLDocument document)

@@ -2,6 +2,7 @@ using AiWebEngine.GraphQL.Http;
 using AiWebEngine.GraphQL.Ide;
 using AiWebEngine.GraphQL.Sse;
 using AiWebEngine.GraphQL.WebSockets;
+using GraphQL.Transport;
 using Microsoft.AspNetCore.Routing;
 
 namespace AiWebEngine.GraphQL;
@@ -13,7 +14,8 @@ internal static class GraphQLEndpointRouteBuilderExtensions
 
     /// <summary>
     /// Maps <c>/graphql</c> (GraphQL over HTTP; a WebSocket upgrade speaks <c>graphql-transport-ws</c>;
-    /// <c>Accept: text/event-stream</c> is served as <c>/graphql/sse</c>; a browser opening it gets the IDE),
+    /// an Accept that prefers <c>text/event-stream</c> to JSON is served as <c>/graphql/sse</c>, and so is a
+    /// subscription whose Accept lists it at all; a browser opening it gets the IDE),
     /// <c>/graphql/sse</c> (graphql-sse), <c>/graphql/schema.graphql</c> (the SDL) and the IDE's files.
     /// </summary>
     /// <remarks>Each operation runs on the schema <see cref="IGraphQLSchemaProvider"/> holds when it starts.</remarks>
@@ -27,11 +29,12 @@ internal static class GraphQLEndpointRouteBuilderExtensions
         var ide = services.GetRequiredService<GraphQLIdeEndpoint>();
         string[] methods = [HttpMethods.Get, HttpMethods.Post];
 
+        Func<HttpContext, GraphQLRequest, Task> subscriptionStream = sse.HandleAsync;
         endpoints.MapMethods(Path, methods, context =>
                 context.WebSockets.IsWebSocketRequest ? ws.HandleAsync(context)
-                : ResponseMediaTypes.AcceptsEventStream(context.Request.Headers.Accept) ? sse.HandleAsync(context)
+                : ResponseMediaTypes.PrefersEventStream(context.Request.Headers.Accept) ? sse.HandleAsync(context)
                 : ide.IsBrowserNavigation(context.Request) ? ide.ServePageAsync(context)
-                : http.HandleAsync(context))
+                : http.HandleAsync(context, ResponseMediaTypes.AcceptsEventStream(context.Request.Headers.Accept) ? subscriptionStream : null))
             .WithDisplayName("AiWebEngine GraphQL");
         endpoints.MapMethods(Path + "/sse", methods, sse.HandleAsync).WithDisplayName("AiWebEngine GraphQL over SSE");
         endpoints.MapGet(Path + "/schema.graphql", context => GraphQLSchemaDocument.WriteAsync(context, executor.CurrentSchema)).WithDisplayName("AiWebEngine GraphQL schema");

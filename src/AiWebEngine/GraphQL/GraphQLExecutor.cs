@@ -141,6 +141,10 @@ internal sealed partial class GraphQLExecutor
     public static bool IsOperationNotAllowed(ExecutionResult result) =>
         !result.Executed && result.Errors is { Count: > 0 } errors && errors.Any(e => e is OperationNotAllowedError);
 
+    /// <summary>Whether <paramref name="result"/> was refused because its operation is a <paramref name="type"/>.</summary>
+    public static bool IsOperationNotAllowed(ExecutionResult result, global::GraphQLParser.AST.OperationType type) =>
+        !result.Executed && result.Errors is { Count: > 0 } errors && errors.Any(e => e is OperationNotAllowedError refused && refused.Type == type);
+
     [LoggerMessage(EventId = 1400, Level = LogLevel.Error, Message = "GraphQL operation {OperationName} failed with an unhandled error")]
     private static partial void ResolverFailed(ILogger logger, string operationName, Exception exception);
 }

@@ -29,6 +29,14 @@ public sealed class GraphQLOptions
     [Range(1, 1_000_000)]
     public int QueueCapacity { get; set; } = 1024;
 
+    /// <summary>
+    /// Operations one <c>graphql-transport-ws</c> socket may run at once (subscriptions, and queries and
+    /// mutations until they finish). A <c>subscribe</c> over it is answered with an <c>error</c> for its id
+    /// (<c>MAX_OPERATIONS_EXCEEDED</c>); the socket stays open. Default: 100.
+    /// </summary>
+    [Range(1, 100_000)]
+    public int MaxOperationsPerSocket { get; set; } = 100;
+
     /// <summary>Parsed and validated documents kept per schema; 0 turns the cache off. Default: 1000.</summary>
     [Range(0, 1_000_000)]
     public int DocumentCacheSize { get; set; } = 1000;
@@ -66,4 +74,49 @@ public sealed class GraphQLOptions
     /// browser) is accepted. Default: empty (the server's own origin only).
     /// </summary>
     public IList<string> AllowedOrigins { get; } = new List<string>();
+
+    /// <summary>
+    /// Largest document (the <c>query</c> text), in UTF-8 bytes. A larger one is refused before it is
+    /// parsed with <c>MAX_DOCUMENT_BYTES_EXCEEDED</c>. Default: 64 KiB (graphql-js's full introspection
+    /// query is under 2 KiB; variables do not count).
+    /// </summary>
+    [Range(1024, 16 * 1024 * 1024)]
+    public int MaxDocumentBytes { get; set; } = 64 * 1024;
+
+    /// <summary>
+    /// Most syntax nodes a document may have (every field, name, argument, value, directive, variable,
+    /// selection set…, each fragment definition counted once). A document with more is refused before
+    /// validation with <c>MAX_NODES_EXCEEDED</c>. Default: 20 000 (the full introspection query has about 700).
+    /// </summary>
+    [Range(100, 10_000_000)]
+    public int MaxNodes { get; set; } = 20_000;
+
+    /// <summary>
+    /// Most directives on one location: a field, fragment spread, inline fragment, operation, fragment
+    /// definition or variable. More is refused before validation with <c>MAX_DIRECTIVES_EXCEEDED</c>. Default: 10.
+    /// </summary>
+    [Range(1, 10_000)]
+    public int MaxDirectivesPerField { get; set; } = 10;
+
+    /// <summary>
+    /// Most arguments on one field or directive. More is refused before validation with
+    /// <c>MAX_ARGUMENTS_EXCEEDED</c>. Default: 50.
+    /// </summary>
+    [Range(1, 10_000)]
+    public int MaxArgumentsPerField { get; set; } = 50;
+
+    /// <summary>
+    /// Most arguments in the whole document (of fields and directives). More is refused before
+    /// validation with <c>MAX_ARGUMENTS_EXCEEDED</c>: validation compares the arguments of every pair of
+    /// fields with the same response name, so its cost grows with the square of this. Default: 500.
+    /// </summary>
+    [Range(1, 1_000_000)]
+    public int MaxArguments { get; set; } = 500;
+
+    /// <summary>
+    /// Most errors one result holds; the rest are left out and one last error
+    /// (<c>MAX_ERRORS_EXCEEDED</c>) says how many. Default: 100.
+    /// </summary>
+    [Range(1, 100_000)]
+    public int MaxErrors { get; set; } = 100;
 }

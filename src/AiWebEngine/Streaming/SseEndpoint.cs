@@ -1,6 +1,5 @@
 using System.Globalization;
 using AiWebEngine.Diagnostics.Metrics;
-using AiWebEngine.Errors;
 using AiWebEngine.Hosting;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
@@ -22,15 +21,12 @@ internal sealed class SseEndpoint(
     EngineMetrics metrics)
 {
     private readonly byte[] _prelude = SseFrames.Retry(options.Value.RetryMilliseconds);
-    private readonly TimeSpan _retryAfter = TimeSpan.FromMilliseconds(options.Value.RetryMilliseconds);
 
     public async Task ServeAsync(HttpContext context, string topic)
     {
         if (!limiter.TryAcquire())
         {
-            await ErrorResponse.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, ErrorCodes.Overloaded,
-                $"The server holds its maximum of {limiter.Max} stream connections (AiWebEngine:Streams:MaxConnections); retry later.",
-                retryAfter: _retryAfter);
+            await limiter.RefuseAsync(context);
             return;
         }
 

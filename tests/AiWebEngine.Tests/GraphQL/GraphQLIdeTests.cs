@@ -223,7 +223,7 @@ public sealed partial class GraphQLIdeTests : IAsyncLifetime
         Assert.Contains(missing, error.GetProperty("message").GetString(), StringComparison.Ordinal);
         Assert.Contains("npm ci", error.GetProperty("message").GetString(), StringComparison.Ordinal);
         Assert.Equal("""{"data":{"hello":"world"}}""", await HttpAssert.TextAsync(query));
-        Assert.Contains(host.Logs.Lines, l => l.EventId == 1430);
+        Assert.Contains(host.Logs.Lines, l => l.EventId == 1450);
     }
 
     [Fact]

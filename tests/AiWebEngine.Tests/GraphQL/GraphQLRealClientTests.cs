@@ -3,7 +3,7 @@ using AiWebEngine.Tests.Infrastructure;
 
 namespace AiWebEngine.Tests.GraphQL;
 
-/// <summary>The npm graphql-sse and graphql-ws clients against the engine on a real loopback socket.</summary>
+/// <summary>The npm graphql-sse, graphql-ws and urql clients against the engine on a real loopback socket.</summary>
 public sealed class GraphQLRealClientTests
 {
     private static List<JsonElement> Json(NodeClient client, string key) =>
@@ -71,6 +71,26 @@ public sealed class GraphQLRealClientTests
         Assert.Single(client.Lines, "connected");
         Assert.Equal("Hello, ws!", Json(client, "query").Single().GetProperty("data").GetProperty("hello").GetString());
         Assert.Equal(["w1", "w2", "w3"], Json(client, "next").Select(r => r.GetProperty("data").GetProperty("liveEvents").GetString()));
+        await schema.Events.WaitForSubscribersAsync(0);
+    }
+
+    [Fact]
+    public async Task UrqlClient_FromNpm_GetsJsonForAQueryAndAMutation_AndAnEventStreamForASubscription_AndExitsCleanly()
+    {
+        var (host, schema) = await TestSchema.StartAsync(kestrel: true);
+        await using var _ = host;
+        await using var client = NodeClient.Start("urql-client.mjs", new Uri(host.BaseAddress, "/graphql").ToString());
+
+        await client.WaitForLineAsync(l => l.StartsWith("{\"mutation\"", StringComparison.Ordinal));
+        await PublishAsync(schema, "u1", "u2");
+        await client.WaitForLineAsync(l => l.Contains("u2", StringComparison.Ordinal));
+        schema.Events.Complete();
+
+        Assert.True(await client.WaitForExitAsync() == 0, client.Output + client.Errors);
+        Assert.Contains("complete", client.Lines);
+        Assert.Equal("Hello, urql!", Json(client, "query").Single().GetProperty("data").GetProperty("hello").GetString());
+        Assert.Equal("sent:u", Json(client, "mutation").Single().GetProperty("data").GetProperty("send").GetString());
+        Assert.Equal(["u1", "u2"], Json(client, "next").Select(r => r.GetProperty("data").GetProperty("liveEvents").GetString()));
         await schema.Events.WaitForSubscribersAsync(0);
     }
 }

@@ -230,7 +230,8 @@ public sealed class BadGraphQLInputTests
     [Fact]
     public async Task LongChainOfFragments_IsRefusedWithMaxDepthExceeded_WithoutOverflowingAStack()
     {
-        await using var host = await StartAsync();
+        // 25 000 fragments are about 900 KB: over the default document size, so that limit is raised here.
+        await using var host = await StartAsync(new() { ["AiWebEngine:GraphQL:MaxDocumentBytes"] = "1048576", ["AiWebEngine:GraphQL:MaxNodes"] = "1000000" });
         await using var canary = await Canary.ConnectAsync(host);
         var text = new StringBuilder("{ node { ...F0 } }");
         for (var i = 0; i < 25_000; i++)
@@ -303,11 +304,144 @@ public sealed class BadGraphQLInputTests
     [InlineData("AiWebEngine:GraphQL:MaxDepth", "0")]
     [InlineData("AiWebEngine:GraphQL:MaxFields", "0")]
     [InlineData("AiWebEngine:GraphQL:MaxAliases", "-1")]
+    [InlineData("AiWebEngine:GraphQL:MaxDocumentBytes", "100")]
+    [InlineData("AiWebEngine:GraphQL:MaxNodes", "0")]
+    [InlineData("AiWebEngine:GraphQL:MaxDirectivesPerField", "0")]
+    [InlineData("AiWebEngine:GraphQL:MaxArgumentsPerField", "0")]
+    [InlineData("AiWebEngine:GraphQL:MaxArguments", "0")]
+    [InlineData("AiWebEngine:GraphQL:MaxErrors", "0")]
+    [InlineData("AiWebEngine:GraphQL:MaxOperationsPerSocket", "0")]
     public async Task Start_Fails_OnAnOutOfRangeGraphQLLimit_NamingIt(string key, string value)
     {
         var error = await Assert.ThrowsAsync<OptionsValidationException>(() => EngineHost.StartAsync(settings: new Dictionary<string, string?> { [key] = value }));
 
         Assert.Contains(key.Split(':')[^1], error.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary><c>{ count@skip(if:false)@skip(if:false)… }</c>: one field with <paramref name="count"/> directives.</summary>
+    private static string Directives(int count) => "{ count" + string.Concat(Enumerable.Repeat("@skip(if:false)", count)) + " }";
+
+    /// <summary><c>{ count(a0:1, a1:1, …) }</c>: one field with <paramref name="count"/> unknown arguments.</summary>
+    private static string Arguments(int count) => "{ count(" + string.Join(", ", Enumerable.Range(0, count).Select(i => $"a{i}:1")) + ") }";
+
+    private static async Task<int> CallsAsync(EngineHost host) =>
+        (await HttpAssert.JsonAsync(await QueryAsync(host, "{ calls }"))).GetProperty("data").GetProperty("calls").GetInt32();
+
+    [Fact]
+    public async Task SixtyThousandDirectivesOnOneField_NineHundredKB_IsRefusedByItsSize_BeforeParsing_AndNothingRuns()
+    {
+        await using var host = await StartAsync();
+        await using var canary = await Canary.ConnectAsync(host);
+        var document = Directives(60_000);
+        Assert.True(document.Length > 900_000, document.Length.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+        var error = await AssertRefusedAsync(await QueryAsync(host, document), "MAX_DOCUMENT_BYTES_EXCEEDED");
+
+        Assert.Equal($"The document is {document.Length} bytes (UTF-8); the limit is 65536 (AiWebEngine:GraphQL:MaxDocumentBytes).", error.GetProperty("message").GetString());
+        Assert.Equal(0, await CallsAsync(host));
+        await canary.AssertHealthyAsync();
+    }
+
+    [Fact]
+    public async Task SixtyThousandUnknownArguments_IsRefusedByItsSize_BeforeParsing_AndNothingRuns()
+    {
+        await using var host = await StartAsync();
+        await using var canary = await Canary.ConnectAsync(host);
+        var document = Arguments(60_000);
+        Assert.True(document.Length > 500_000, document.Length.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+        var response = await QueryAsync(host, document);
+        var length = response.Content.Headers.ContentLength;
+        await AssertRefusedAsync(response, "MAX_DOCUMENT_BYTES_EXCEEDED");
+
+        Assert.True(length < 1000, $"a refusal of {length} bytes");
+        Assert.Equal(0, await CallsAsync(host));
+        await canary.AssertHealthyAsync();
+    }
+
+    [Fact]
+    public async Task TheSameFloods_UnderARaisedSizeLimit_AreRefusedByTheDirectiveAndArgumentLimits_WithOneErrorEach()
+    {
+        await using var host = await StartAsync(new() { ["AiWebEngine:GraphQL:MaxDocumentBytes"] = "1048576", ["AiWebEngine:GraphQL:MaxNodes"] = "10000000" });
+        await using var canary = await Canary.ConnectAsync(host);
+
+        var directives = await HttpAssert.JsonAsync(await QueryAsync(host, Directives(60_000)), HttpStatusCode.BadRequest);
+        var arguments = await HttpAssert.JsonAsync(await QueryAsync(host, Arguments(60_000)), HttpStatusCode.BadRequest);
+
+        Assert.Equal("MAX_DIRECTIVES_EXCEEDED", directives.GetProperty("errors").EnumerateArray().Single().GetProperty("extensions").GetProperty("code").GetString());
+        Assert.Equal("A field, fragment or operation has 60000 directives; the limit is 10 per location (AiWebEngine:GraphQL:MaxDirectivesPerField).", directives.GetProperty("errors")[0].GetProperty("message").GetString());
+        Assert.Equal("MAX_ARGUMENTS_EXCEEDED", arguments.GetProperty("errors").EnumerateArray().Single().GetProperty("extensions").GetProperty("code").GetString());
+        Assert.Equal("A field or directive has 60000 arguments; the limit is 50 (AiWebEngine:GraphQL:MaxArgumentsPerField).", arguments.GetProperty("errors")[0].GetProperty("message").GetString());
+        Assert.Equal(0, await CallsAsync(host));
+        await canary.AssertHealthyAsync();
+    }
+
+    [Fact]
+    public async Task DirectivesArgumentsAndNodes_JustOverTheDefaults_AreRefused_AndAtTheLimitGoOnToValidation()
+    {
+        await using var host = await StartAsync();
+        // 20 001 list values in about 40 KB: within the size limit, over the node limit.
+        var nodes = "{ echo(list: [" + string.Join(",", Enumerable.Repeat("1", 20_001)) + "]) }";
+
+        await AssertRefusedAsync(await QueryAsync(host, Directives(11)), "MAX_DIRECTIVES_EXCEEDED");
+        await AssertRefusedAsync(await QueryAsync(host, Arguments(51)), "MAX_ARGUMENTS_EXCEEDED");
+        var tooMany = await AssertRefusedAsync(await QueryAsync(host, nodes), "MAX_NODES_EXCEEDED");
+        // 101 fields of one name with 5 arguments each: validation would compare every pair's arguments.
+        var inAll = await AssertRefusedAsync(await QueryAsync(host, "{" + string.Concat(Enumerable.Repeat(" count(a0:1 a1:1 a2:1 a3:1 a4:1)", 101)) + " }"), "MAX_ARGUMENTS_EXCEEDED");
+        var tenDirectives = await AssertRefusedAsync(await QueryAsync(host, "{ count @include(if: true) " + string.Concat(Enumerable.Repeat("@skip(if:false)", 9)) + " }"), "UNIQUE_DIRECTIVES_PER_LOCATION");
+        var fiftyArguments = await AssertRefusedAsync(await QueryAsync(host, Arguments(50)), "KNOWN_ARGUMENT_NAMES");
+
+        Assert.Contains("the limit is 20000 (AiWebEngine:GraphQL:MaxNodes)", tooMany.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal("The document has more than 500 arguments in all; the limit is 500 (AiWebEngine:GraphQL:MaxArguments).", inAll.GetProperty("message").GetString());
+        Assert.Contains("'skip'", tenDirectives.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Contains("'a0'", fiftyArguments.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal(0, await CallsAsync(host));
+    }
+
+    [Fact]
+    public async Task ManyValidationErrors_AreCutToMaxErrors_WithALastErrorThatSaysHowManyWereLeftOut()
+    {
+        await using var host = await StartAsync();
+        // Three fields of 50 unknown arguments each: 150 validation errors.
+        var document = "{ count(" + string.Join(" ", Enumerable.Range(0, 50).Select(i => $"a{i}:1")) + ") calls(" + string.Join(" ", Enumerable.Range(0, 50).Select(i => $"b{i}:1"))
+            + ") node { name(" + string.Join(" ", Enumerable.Range(0, 50).Select(i => $"c{i}:1")) + ") } }";
+
+        var root = await HttpAssert.JsonAsync(await QueryAsync(host, document), HttpStatusCode.BadRequest);
+        var errors = root.GetProperty("errors").EnumerateArray().ToList();
+
+        Assert.Equal(101, errors.Count);
+        Assert.All(errors.Take(100), e => Assert.Contains("Unknown argument", e.GetProperty("message").GetString(), StringComparison.Ordinal));
+        Assert.Equal("MAX_ERRORS_EXCEEDED", errors[100].GetProperty("extensions").GetProperty("code").GetString());
+        Assert.Equal("50 more errors were left out; a response holds at most 100 (AiWebEngine:GraphQL:MaxErrors).", errors[100].GetProperty("message").GetString());
+    }
+
+    [Fact]
+    public async Task DocumentOverMaxDocumentBytes_IsRefused_OnEveryTransport()
+    {
+        await using var host = await StartAsync(new() { ["AiWebEngine:GraphQL:MaxDocumentBytes"] = "1024" });
+        var big = "{ count " + new string(' ', 1024) + "}";
+        var body = JsonSerializer.Serialize(new { query = big });
+
+        await AssertRefusedAsync(await QueryAsync(host, big), "MAX_DOCUMENT_BYTES_EXCEEDED");
+        await AssertRefusedAsync(await host.Client.SendAsync(new HttpRequestMessage(HttpMethod.Get, "/graphql?query=" + Uri.EscapeDataString(big))
+        {
+            Headers = { Accept = { MediaTypeWithQualityHeaderValue.Parse(GraphQLResponseJson) } },
+        }), "MAX_DOCUMENT_BYTES_EXCEEDED");
+        using var sse = new HttpRequestMessage(HttpMethod.Post, "/graphql/sse") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        await using var stream = await SseReader.OpenAsync(host.Client, sse);
+        Assert.True(await stream.WaitForEndAsync());
+        Assert.StartsWith("event: next\ndata: {\"errors\":[{\"message\":\"The document is 1033 bytes", stream.Raw, StringComparison.Ordinal);
+        Assert.Contains("\"code\":\"MAX_DOCUMENT_BYTES_EXCEEDED\"", stream.Raw, StringComparison.Ordinal);
+
+        var client = host.CreateWebSocketClient();
+        client.SubProtocols.Add("graphql-transport-ws");
+        using var socket = await client.ConnectAsync(new Uri(host.BaseAddress, "/graphql"), CancellationToken.None);
+        await socket.SendAsync("""{"type":"connection_init"}"""u8.ToArray(), System.Net.WebSockets.WebSocketMessageType.Text, true, CancellationToken.None);
+        Assert.Equal("""{"type":"connection_ack"}""", await WebSocketPair.ReceiveAsync(socket));
+        await socket.SendAsync(Encoding.UTF8.GetBytes($$$"""{"id":"1","type":"subscribe","payload":{{{body}}}}"""), System.Net.WebSockets.WebSocketMessageType.Text, true, CancellationToken.None);
+        var refused = await WebSocketPair.ReceiveAsync(socket);
+        Assert.StartsWith("""{"id":"1","type":"error","payload":[{"message":"The document is 1033 bytes""", refused, StringComparison.Ordinal);
+        Assert.Equal(0, await CallsAsync(host));
     }
 
     [Fact]
@@ -351,7 +485,8 @@ public sealed class BadGraphQLInputTests
     {
         await using var host = await StartAsync(kestrel: true);
         await using var canary = await Canary.ConnectAsync(host);
-        var deepSyntax = new string('{', 100_000) + new string('}', 100_000);
+        // Within the default 64 KiB document size, far deeper than the parser's own depth limit.
+        var deepSyntax = new string('{', 30_000) + new string('}', 30_000);
 
         await AssertRefusedAsync(await QueryAsync(host, Nest(26)), "MAX_DEPTH_EXCEEDED");
         var syntax = await HttpAssert.JsonAsync(await QueryAsync(host, deepSyntax), HttpStatusCode.BadRequest);

@@ -30,7 +30,7 @@ internal sealed class EngineMetrics
     public EngineMetrics(IMeterFactory meterFactory)
     {
         var meter = meterFactory.Create(MeterName);
-        _connections = meter.CreateUpDownCounter<long>("aiwebengine.stream.connections", "{connection}", "Open Server-Sent-Events stream connections.");
+        _connections = meter.CreateUpDownCounter<long>("aiwebengine.stream.connections", "{connection}", "Open long-lived connections: streams, GraphQL event streams and GraphQL WebSockets.");
         _published = meter.CreateCounter<long>("aiwebengine.stream.messages.published", "{message}", "Messages published on the topic bus (streams and GraphQL subscriptions).");
         _delivered = meter.CreateCounter<long>("aiwebengine.stream.frames.delivered", "{frame}", "SSE frames written to clients (streams and graphql-sse).");
         _dropped = meter.CreateCounter<long>("aiwebengine.stream.frames.dropped", "{frame}", "Messages not queued because a subscriber's queue was full; that subscriber is disconnected.");

@@ -1,7 +1,9 @@
 using AiWebEngine.Errors;
 using AiWebEngine.Routing;
 using GraphQL;
+using GraphQL.Transport;
 using GraphQL.Types;
+using GraphQLParser.AST;
 using Microsoft.Extensions.Options;
 
 namespace AiWebEngine.GraphQL.Http;
@@ -20,7 +22,13 @@ internal sealed class GraphQLHttpEndpoint(GraphQLExecutor executor, IOptions<Htt
 {
     private readonly int _maxBodyBytes = http.Value.MaxRequestBodyBytes;
 
-    public async Task HandleAsync(HttpContext context)
+    /// <summary>Answers one request with one result.</summary>
+    /// <param name="context">The request.</param>
+    /// <param name="subscriptionStream">
+    /// Where a subscription goes instead (the event-stream transport, when the client accepts
+    /// <c>text/event-stream</c>), handed the request already read; null: a subscription is refused.
+    /// </param>
+    public async Task HandleAsync(HttpContext context, Func<HttpContext, GraphQLRequest, Task>? subscriptionStream = null)
     {
         var mediaType = ResponseMediaTypes.Negotiate(context.Request.Headers.Accept);
         if (mediaType == ResponseMediaType.None)
@@ -54,6 +62,13 @@ internal sealed class GraphQLHttpEndpoint(GraphQLExecutor executor, IOptions<Htt
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
             // The client went away before its result was ready: a normal end, nothing to answer.
+            return;
+        }
+
+        if (subscriptionStream is not null && GraphQLExecutor.IsOperationNotAllowed(result, OperationType.Subscription))
+        {
+            // Validated, not run: the event stream runs it afresh, on the schema current then.
+            await subscriptionStream(context, request!);
             return;
         }
 

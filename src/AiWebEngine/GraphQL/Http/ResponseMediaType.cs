@@ -44,9 +44,7 @@ internal static class ResponseMediaTypes
         {
             var quality = value.Quality ?? 1.0;
             var type = value.MediaType.Equals(GraphQLResponseJson, StringComparison.OrdinalIgnoreCase) ? ResponseMediaType.GraphQLResponseJson
-                : value.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase)
-                    || value.MediaType.Equals("application/*", StringComparison.OrdinalIgnoreCase)
-                    || value.MediaType.Equals("*/*", StringComparison.OrdinalIgnoreCase) ? ResponseMediaType.Json
+                : IsJsonType(value.MediaType) ? ResponseMediaType.Json
                 : ResponseMediaType.None;
             if (type != ResponseMediaType.None && quality > 0 && (quality > bestQuality || (quality == bestQuality && type > best)))
             {
@@ -60,6 +58,46 @@ internal static class ResponseMediaTypes
 
     /// <summary>Whether <paramref name="accept"/> names <c>text/event-stream</c> (with a quality above 0).</summary>
     public static bool AcceptsEventStream(StringValues accept) => Accepts(accept, EventStream);
+
+    /// <summary>
+    /// Whether <paramref name="accept"/> prefers <c>text/event-stream</c> to every JSON type
+    /// <c>/graphql</c> answers in: named with a quality above 0 and above that of
+    /// <c>application/graphql-response+json</c>, <c>application/json</c>, <c>application/*</c> and
+    /// <c>*/*</c> (so it also holds when the event stream is the only one of them accepted).
+    /// </summary>
+    /// <remarks>
+    /// A tie is not a preference: urql and other fetch clients list <c>text/event-stream</c> beside the
+    /// JSON types, all at quality 1, on every request, and expect JSON for a query.
+    /// </remarks>
+    public static bool PrefersEventStream(StringValues accept)
+    {
+        if (StringValues.IsNullOrEmpty(accept) || !MediaTypeHeaderValue.TryParseList(accept, out var values))
+        {
+            return false;
+        }
+
+        double eventStream = 0, json = 0;
+        foreach (var value in values)
+        {
+            var quality = value.Quality ?? 1.0;
+            if (value.MediaType.Equals(EventStream, StringComparison.OrdinalIgnoreCase))
+            {
+                eventStream = Math.Max(eventStream, quality);
+            }
+            else if (IsJsonType(value.MediaType))
+            {
+                json = Math.Max(json, quality);
+            }
+        }
+
+        return eventStream > 0 && eventStream > json;
+    }
+
+    private static bool IsJsonType(StringSegment mediaType) =>
+        mediaType.Equals(GraphQLResponseJson, StringComparison.OrdinalIgnoreCase)
+        || mediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase)
+        || mediaType.Equals("application/*", StringComparison.OrdinalIgnoreCase)
+        || mediaType.Equals("*/*", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Whether <paramref name="accept"/> names <paramref name="mediaType"/> itself (not through a wildcard) with a quality above 0.</summary>
     public static bool Accepts(StringValues accept, string mediaType)

@@ -146,6 +146,6 @@ internal sealed partial class GraphQLIdeEndpoint(GraphQLIdeFiles files, IOptions
         return head < 0 ? tag + html : html.Insert(head + "<head>".Length, tag);
     }
 
-    [LoggerMessage(EventId = 1430, Level = LogLevel.Warning, Message = "The GraphQL IDE's files are missing from {Root}; browsers opening /graphql get 503 until the project is built with npm available")]
+    [LoggerMessage(EventId = 1450, Level = LogLevel.Warning, Message = "The GraphQL IDE's files are missing from {Root}; browsers opening /graphql get 503 until the project is built with npm available")]
     private static partial void LogFilesMissing(ILogger logger, string root);
 }

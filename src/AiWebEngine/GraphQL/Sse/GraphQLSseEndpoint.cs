@@ -5,6 +5,7 @@ using AiWebEngine.GraphQL.Subscriptions;
 using AiWebEngine.Routing;
 using AiWebEngine.Streaming;
 using GraphQL;
+using GraphQL.Transport;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 
@@ -26,6 +27,7 @@ internal sealed partial class GraphQLSseEndpoint(
     GraphQLExecutor executor,
     GraphQLOperations operations,
     GraphQLKeepAlive keepAlive,
+    StreamConnectionLimiter limiter,
     IHostApplicationLifetime lifetime,
     IOptions<GraphQLOptions> options,
     IOptions<HttpOptions> http,
@@ -45,11 +47,40 @@ internal sealed partial class GraphQLSseEndpoint(
             return;
         }
 
+        await HandleAsync(context, request!);
+    }
+
+    /// <summary>Serves <paramref name="request"/>, already read from <paramref name="context"/>, as an event stream.</summary>
+    /// <remarks>
+    /// The response holds one of the server's stream connection slots (<see cref="StreamConnectionLimiter"/>)
+    /// from before the operation runs until it ends, whatever the operation; without a free slot it is
+    /// 503 <c>OVERLOADED</c> and nothing runs.
+    /// </remarks>
+    public async Task HandleAsync(HttpContext context, GraphQLRequest request)
+    {
+        if (!limiter.TryAcquire())
+        {
+            await limiter.RefuseAsync(context);
+            return;
+        }
+
+        try
+        {
+            await ServeAsync(context, request);
+        }
+        finally
+        {
+            limiter.Release();
+        }
+    }
+
+    private async Task ServeAsync(HttpContext context, GraphQLRequest request)
+    {
         var schema = executor.CurrentSchema;
         var isGet = HttpMethods.IsGet(context.Request.Method);
         try
         {
-            var operation = await operations.RunAsync(schema, request!, isGet ? OperationKinds.Query | OperationKinds.Subscription : OperationKinds.All,
+            var operation = await operations.RunAsync(schema, request, isGet ? OperationKinds.Query | OperationKinds.Subscription : OperationKinds.All,
                 context.RequestServices, context.User, context.Request.Headers, context.RequestAborted);
             var result = operation.Result;
             if (isGet && GraphQLExecutor.IsOperationNotAllowed(result))

@@ -11,13 +11,13 @@ namespace AiWebEngine.GraphQL.WebSockets;
 
 /// <summary>What a <see cref="GraphQLWsConnection"/> needs from its host: how to run an operation, and its limits.</summary>
 /// <param name="Execute">Runs an operation on the current schema (all operation types are allowed).</param>
-/// <param name="AcceptInit">Whether a <c>connection_init</c> payload is accepted; a refusal closes with 4403.</param>
+/// <param name="MaxOperations">Operations one socket may run at once; a <c>subscribe</c> over it gets an <c>error</c> for its id.</param>
 internal sealed record GraphQLWsSettings(
     Func<GraphQLRequest, CancellationToken, Task<GraphQLOperation>> Execute,
-    Func<JsonElement, bool> AcceptInit,
     GraphQLJson Json,
     TimeSpan ConnectionInitWaitTimeout,
     int QueueCapacity,
+    int MaxOperations,
     int MaxMessageBytes,
     TimeProvider Time,
     ILogger Logger);
@@ -32,7 +32,10 @@ internal sealed record GraphQLWsSettings(
 /// One loop reads, one writes: every message to the client goes through a bounded queue
 /// (<see cref="GraphQLOptions.QueueCapacity"/>), and a client that falls that far behind is aborted.
 /// Protocol violations close the socket with the protocol's 44xx codes. When the socket ends, for any
-/// reason, every operation is disposed.
+/// reason, every operation is disposed. At most <see cref="GraphQLWsSettings.MaxOperations"/> operations
+/// run at once: the protocol has no code for "too many", so a <c>subscribe</c> over the limit is
+/// answered with an <c>error</c> for its id (<c>MAX_OPERATIONS_EXCEEDED</c>) and the socket and its other
+/// operations go on; the id is free again at once.
 /// </remarks>
 internal sealed partial class GraphQLWsConnection : IDisposable
 {
@@ -188,7 +191,7 @@ internal sealed partial class GraphQLWsConnection : IDisposable
                 case "connection_init" when hasPayload && payload.ValueKind != JsonValueKind.Object:
                     return false;
                 case "connection_init":
-                    return OnInit(payload);
+                    return OnInit();
                 case "ping":
                     Send(GraphQLWsMessages.Pong);
                     return true;
@@ -214,15 +217,15 @@ internal sealed partial class GraphQLWsConnection : IDisposable
         }
     }
 
-    private bool OnInit(JsonElement payload)
+    /// <summary>
+    /// Acknowledges the first <c>connection_init</c>, whatever its payload (the socket carries no identity
+    /// of its own; resolvers see the upgrade request's headers); a second one closes with 4429.
+    /// </summary>
+    private bool OnInit()
     {
         if (Interlocked.Exchange(ref _initReceived, 1) != 0)
         {
             Close(GraphQLWsCloseCodes.TooManyInitialisationRequests, "Too many initialisation requests");
-        }
-        else if (!_settings.AcceptInit(payload))
-        {
-            Close(GraphQLWsCloseCodes.Forbidden, "Forbidden");
         }
         else
         {
@@ -246,16 +249,31 @@ internal sealed partial class GraphQLWsConnection : IDisposable
             return false;
         }
 
-        var operation = new GraphQLWsOperation(id, request, this);
-        if (!_operations.TryAdd(id, operation))
+        if (_operations.ContainsKey(id))
         {
             Close(GraphQLWsCloseCodes.SubscriberAlreadyExists, $"Subscriber for {id} already exists");
             return true;
         }
 
+        // Only this loop adds operations, so the count cannot grow between the check and the add.
+        if (_operations.Count >= _settings.MaxOperations)
+        {
+            Send(GraphQLWsMessages.Error(id, TooManyOperations(), _settings.Json));
+            return true;
+        }
+
+        var operation = new GraphQLWsOperation(id, request, this);
+        _operations.TryAdd(id, operation);
+
         _ = RunOperationAsync(operation);
         return true;
     }
+
+    private ExecutionResult TooManyOperations() => new(new ExecutionError(
+        $"This socket runs its maximum of {_settings.MaxOperations} operations at once (AiWebEngine:GraphQL:MaxOperationsPerSocket); complete one, or open another socket.")
+    {
+        Code = "MAX_OPERATIONS_EXCEEDED",
+    });
 
     private async Task RunOperationAsync(GraphQLWsOperation operation)
     {
@@ -327,7 +345,7 @@ internal sealed partial class GraphQLWsConnection : IDisposable
 
     public void Dispose() => _ended.Dispose();
 
-    [LoggerMessage(EventId = 1420, Level = LogLevel.Error, Message = "GraphQL WebSocket operation {OperationId} failed; the socket is closed with 4500")]
+    [LoggerMessage(EventId = 1430, Level = LogLevel.Error, Message = "GraphQL WebSocket operation {OperationId} failed; the socket is closed with 4500")]
     private static partial void OperationFailed(ILogger logger, string operationId, Exception exception);
 
     private sealed record CloseRequest(WebSocketCloseStatus Status, string Reason);

@@ -2,6 +2,7 @@ using System.Net.WebSockets;
 using AiWebEngine.Errors;
 using AiWebEngine.GraphQL.Subscriptions;
 using AiWebEngine.Routing;
+using AiWebEngine.Streaming;
 using GraphQL;
 using GraphQL.Transport;
 using Microsoft.Extensions.Options;
@@ -14,10 +15,15 @@ namespace AiWebEngine.GraphQL.WebSockets;
 /// An upgrade from a browser page of an origin <see cref="WebSocketOrigins"/> does not allow is refused
 /// with 403 <c>FORBIDDEN</c> before the handshake, so no resolver runs with that browser's cookies.
 /// </summary>
+/// <remarks>
+/// A socket holds one of the server's stream connection slots (<see cref="StreamConnectionLimiter"/>)
+/// while it is open; without a free slot the upgrade is answered 503 <c>OVERLOADED</c> and not accepted.
+/// </remarks>
 internal sealed partial class GraphQLWsEndpoint(
     GraphQLExecutor executor,
     WebSocketOrigins origins,
     GraphQLOperations operations,
+    StreamConnectionLimiter limiter,
     IHostApplicationLifetime lifetime,
     IOptions<GraphQLOptions> options,
     IOptions<HttpOptions> http,
@@ -43,6 +49,24 @@ internal sealed partial class GraphQLWsEndpoint(
             return;
         }
 
+        if (!limiter.TryAcquire())
+        {
+            await limiter.RefuseAsync(context);
+            return;
+        }
+
+        try
+        {
+            await ServeAsync(context);
+        }
+        finally
+        {
+            limiter.Release();
+        }
+    }
+
+    private async Task ServeAsync(HttpContext context)
+    {
         WebSocket socket;
         try
         {
@@ -61,10 +85,10 @@ internal sealed partial class GraphQLWsEndpoint(
         using var _ = socket;
         var settings = new GraphQLWsSettings(
             (request, cancellationToken) => ExecuteAsync(context, request, cancellationToken),
-            AcceptInit: static _ => true,
             executor.Json,
             options.Value.ConnectionInitWaitTimeout,
             options.Value.QueueCapacity,
+            options.Value.MaxOperationsPerSocket,
             http.Value.MaxRequestBodyBytes,
             time,
             logger);

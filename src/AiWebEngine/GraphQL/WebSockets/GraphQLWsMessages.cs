@@ -62,9 +62,6 @@ internal static class GraphQLWsCloseCodes
     /// <summary><c>subscribe</c> before the connection was acknowledged.</summary>
     public const int Unauthorized = 4401;
 
-    /// <summary>The server refused <c>connection_init</c>.</summary>
-    public const int Forbidden = 4403;
-
     /// <summary>The subprotocol is not <c>graphql-transport-ws</c>.</summary>
     public const int SubprotocolNotAcceptable = 4406;
 
