@@ -5,7 +5,7 @@ namespace AiWebEngine.Cli;
 
 /// <summary>
 /// <c>serve</c>, the default command: the web server. Every argument is host configuration
-/// (<c>--scripts DIR</c>, <c>--urls URL</c>, <c>--AiWebEngine:Streams:MaxConnections=50000</c>).
+/// (<c>--scripts DIR</c>, <c>--urls URL</c>, <c>--AiWebEngine:Streams:MaxConnections=5000</c>).
 /// </summary>
 internal static class ServeCommand
 {
