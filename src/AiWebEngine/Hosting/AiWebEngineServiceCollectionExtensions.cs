@@ -50,6 +50,7 @@ public static class AiWebEngineServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<StreamOptions>, StreamOptionsValidator>();
         services.AddOptions<BusOptions>().BindConfiguration(BusOptions.SectionName).ValidateOnStart();
         services.AddSingleton<IValidateOptions<BusOptions>, BusOptionsValidator>();
+        services.AddSingleton<TopicOwners>();
         services.AddSingleton<InMemoryTopicBus>();
         services.AddSingleton<RedisBackplane>();
         services.AddSingleton<RedisTopicBus>();

@@ -57,6 +57,8 @@ internal sealed partial class RedisTopicBus : ITopicBus, IHostedService, IDispos
     private readonly StreamOptions _streams;
     private readonly BusOptions _options;
     private readonly EngineMetrics? _metrics;
+    private readonly ReplayBudget _replay;
+    private readonly TopicOwners? _owners;
     private readonly TimeProvider _time;
     private readonly ILogger<RedisTopicBus> _logger;
     private readonly ConcurrentDictionary<string, Lazy<FollowedTopic>> _topics = new(StringComparer.Ordinal);
@@ -69,11 +71,13 @@ internal sealed partial class RedisTopicBus : ITopicBus, IHostedService, IDispos
     private int _disposed;
     private bool _stopped;
 
-    public RedisTopicBus(RedisBackplane redis, IOptions<StreamOptions> streams, TimeProvider time, ILogger<RedisTopicBus> logger, EngineMetrics? metrics = null)
+    public RedisTopicBus(RedisBackplane redis, IOptions<StreamOptions> streams, TimeProvider time, ILogger<RedisTopicBus> logger, EngineMetrics? metrics = null, TopicOwners? owners = null)
     {
         _redis = redis;
         _options = redis.Options;
         _streams = streams.Value;
+        _replay = new ReplayBudget(_streams);
+        _owners = owners;
         _time = time;
         _logger = logger;
         _metrics = metrics;
@@ -175,6 +179,8 @@ internal sealed partial class RedisTopicBus : ITopicBus, IHostedService, IDispos
         }
     }
 
+    public long ReplayBytes => _replay.Bytes;
+
     public TopicStats? GetStats(string topic) =>
         _topics.TryGetValue(topic, out var found) && found.IsValueCreated ? found.Value.Topic.Stats() : null;
 
@@ -194,7 +200,7 @@ internal sealed partial class RedisTopicBus : ITopicBus, IHostedService, IDispos
     /// <summary>Starts following a topic: seeds the replay ring with the last entries Redis keeps.</summary>
     private FollowedTopic Follow(string name)
     {
-        var followed = new FollowedTopic(name, KeyOf(name), new Topic(name, _streams.ReplayDepth, _streams.QueueCapacity, _metrics, time: _time));
+        var followed = new FollowedTopic(name, KeyOf(name), new Topic(name, _replay, _streams.QueueCapacity, _metrics, time: _time, owners: _owners, seeded: false, logger: _logger));
         var seeded = false;
         if (_redis.IsConnected)
         {
