@@ -16,7 +16,8 @@ namespace AiWebEngine.Streaming;
 /// <para>
 /// A topic created not <paramref name="seeded"/> (a cluster topic whose last id only Redis knows)
 /// delivers nothing until <see cref="Seed"/> gives it its kept messages and last id: subscribers
-/// taken before that get their replay then, ahead of anything live.
+/// taken before that get their replay then, ahead of anything live; one without a last id gets what
+/// came after the id <paramref name="startAt"/> said when it subscribed (if it could say).
 /// </para>
 /// </remarks>
 internal sealed partial class Topic(
@@ -28,7 +29,8 @@ internal sealed partial class Topic(
     TimeProvider? time = null,
     TopicOwners? owners = null,
     bool seeded = true,
-    ILogger? logger = null)
+    ILogger? logger = null,
+    Func<long?>? startAt = null)
 {
     private readonly Lock _sync = new();
     private readonly HashSet<TopicSubscriber> _subscribers = [];
@@ -327,16 +329,13 @@ internal sealed partial class Topic(
                 return subscriber;
             }
 
-            if (lastEventId is { } last)
+            if (!_seeded && (lastEventId ?? startAt?.Invoke()) is { } after)
             {
-                if (_seeded)
-                {
-                    ReplayLocked(subscriber, last);
-                }
-                else
-                {
-                    (_awaitingReplay ??= []).Add((subscriber, last));
-                }
+                (_awaitingReplay ??= []).Add((subscriber, after));
+            }
+            else if (_seeded && lastEventId is { } last)
+            {
+                ReplayLocked(subscriber, last);
             }
 
             _subscribers.Add(subscriber);
