@@ -366,74 +366,15 @@ internal sealed partial class RedisTopicBus : ITopicBus, IDisposable
         }
     }
 
-    /// <summary>An entry as a message, or <see langword="null"/> (logged) when it cannot be one: entries are input from outside the process.</summary>
+    /// <summary>An entry as a message, or <see langword="null"/> (logged) when it cannot be one.</summary>
     private BusMessage? ToMessage(FollowedTopic followed, StreamEntry entry)
     {
-        var rawId = entry.Id.ToString();
-        if (!RedisIds.TryParse(rawId, out var id))
+        if (TopicEntry.Parse(entry, _streams.MaxMessageBytes, out var problem) is { } message)
         {
-            return Bad(followed, rawId, "its id is not ms-seq with a sequence below 1 000 000");
+            return message;
         }
 
-        if (Text(entry["d"], "d", out var data) is { } dataProblem)
-        {
-            return Bad(followed, rawId, dataProblem);
-        }
-
-        IReadOnlyDictionary<string, string>? filter = null;
-        var filterValue = entry["f"];
-        if (!filterValue.IsNullOrEmpty)
-        {
-            if (Text(filterValue, "f", out var filterText) is { } filterProblem)
-            {
-                return Bad(followed, rawId, filterProblem);
-            }
-
-            try
-            {
-                filter = JsonSerializer.Deserialize(filterText, BusJsonContext.Default.IReadOnlyDictionaryStringString);
-            }
-            catch (JsonException e)
-            {
-                return Bad(followed, rawId, "its filter 'f' is not a JSON object of strings: " + e.Message);
-            }
-
-            if (filter is null)
-            {
-                return Bad(followed, rawId, "its filter 'f' is null");
-            }
-        }
-
-        return new BusMessage(id, data, filter);
-    }
-
-    /// <summary>A field as text: present, at most <see cref="StreamOptions.MaxMessageBytes"/>, valid UTF-8. Returns what is wrong, or <see langword="null"/>.</summary>
-    private string? Text(RedisValue value, string field, out string text)
-    {
-        text = "";
-        if (value.IsNull)
-        {
-            return $"it has no field '{field}'";
-        }
-
-        var bytes = (byte[])value!;
-        if (bytes.Length > _streams.MaxMessageBytes)
-        {
-            return $"its field '{field}' is {bytes.Length} bytes, over {_streams.MaxMessageBytes} (AiWebEngine:Streams:MaxMessageBytes)";
-        }
-
-        if (!System.Text.Unicode.Utf8.IsValid(bytes))
-        {
-            return $"its field '{field}' is not valid UTF-8";
-        }
-
-        text = System.Text.Encoding.UTF8.GetString(bytes);
-        return null;
-    }
-
-    private BusMessage? Bad(FollowedTopic followed, string id, string problem)
-    {
-        BadEntry(_logger, id, followed.Name, problem);
+        BadEntry(_logger, entry.Id.ToString(), followed.Name, problem!);
         return null;
     }
 
