@@ -15,5 +15,11 @@ internal sealed record GraphQLField(GraphQLFragment Fragment, string? ResolverRe
     public string Owner => Instance.Uri;
 
     /// <summary>The bus topic that carries this subscription field's events.</summary>
-    public static string TopicOf(string subscription) => "graphql:" + subscription;
+    public static string TopicOf(string subscription) => TopicPrefix + subscription;
+
+    /// <summary>The subscription whose topic <paramref name="topic"/> is, or <see langword="null"/>.</summary>
+    public static string? SubscriptionOf(string topic) =>
+        topic.StartsWith(TopicPrefix, StringComparison.Ordinal) ? topic[TopicPrefix.Length..] : null;
+
+    private const string TopicPrefix = "graphql:";
 }

@@ -11,13 +11,16 @@ namespace AiWebEngine.GraphQL;
 internal sealed class GraphQLRegistry : IGraphQLSchemaProvider
 {
     private readonly ITopicBus _bus;
+    private readonly TopicOwners? _topicOwners;
     private readonly ScriptSchemaBuilder _builder;
     private Dictionary<(GraphQLFieldKind, string), GraphQLField> _fields = [];
     private ISchema _current;
 
-    public GraphQLRegistry(ITopicBus bus)
+    public GraphQLRegistry(ITopicBus bus, TopicOwners? topicOwners = null)
     {
         _bus = bus;
+        _topicOwners = topicOwners;
+        topicOwners?.Add(topic => GraphQLField.SubscriptionOf(topic) is { } name ? Find(GraphQLFieldKind.Subscription, name)?.Owner : null);
         _builder = new ScriptSchemaBuilder(new ScriptFieldResolvers(bus, Find));
         _current = _builder.Build([]);
     }
@@ -116,6 +119,7 @@ internal sealed class GraphQLRegistry : IGraphQLSchemaProvider
         var previous = Volatile.Read(ref _fields);
         Volatile.Write(ref _fields, prepared.Fields);
         Volatile.Write(ref _current, prepared.Schema);
+        _topicOwners?.Changed();
         foreach (var (key, field) in previous)
         {
             if (field.Kind == GraphQLFieldKind.Subscription && !prepared.Fields.ContainsKey(key))

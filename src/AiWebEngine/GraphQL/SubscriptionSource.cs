@@ -38,7 +38,7 @@ internal sealed class SubscriptionSource(
 
             await foreach (var message in subscriber.Messages.ReadAllAsync())
             {
-                if (!ReferenceEquals(message, BusMessage.KeepAlive))
+                if (!message.IsComment)
                 {
                     observer.OnNext(convert(message));
                 }

@@ -64,6 +64,7 @@ public static class AiWebEngineServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<StreamOptions>, StreamConnectionsValidator>();
         services.AddOptions<BusOptions>().BindConfiguration(BusOptions.SectionName).ValidateOnStart();
         services.AddSingleton<IValidateOptions<BusOptions>, BusOptionsValidator>();
+        services.AddSingleton<TopicOwners>();
         services.AddSingleton<InMemoryTopicBus>();
         services.AddSingleton<RedisBackplane>();
         services.AddSingleton<RedisTopicBus>();

@@ -50,8 +50,8 @@ internal sealed class FeedEndpoints(LogBuffer logs, ScriptUpdates updates, FeedS
     public Task ScriptUpdatesAsync(HttpContext context) =>
         stream.ServeAsync(context, updates.Feed, static (ScriptChange _) => true);
 
-    /// <summary>Every stream path with its owner and counters.</summary>
-    /// <remarks><c>clientsDropped</c> counts clients disconnected because they fell a full queue behind (SPEC §4.2); the frames they missed are replayed when they reconnect.</remarks>
+    /// <summary>Every stream path with its owner and counters, and the replay bytes of the whole process.</summary>
+    /// <remarks><c>replayBytes</c> counts the UTF-8 payloads kept for <c>Last-Event-ID</c> replay (the process holds about three times that: each payload as a string and as its encoded frame). <c>clientsDropped</c> counts clients disconnected because they fell a full queue behind (SPEC §4.2); the frames they missed are replayed when they reconnect.</remarks>
     public Task StreamsAsync(HttpContext context) => ManagementJson.WriteAsync(context, json =>
     {
         json.WriteStartObject();
@@ -66,10 +66,13 @@ internal sealed class FeedEndpoints(LogBuffer logs, ScriptUpdates updates, FeedS
             json.WriteNumber("messagesSent", stats?.Published ?? 0);
             json.WriteNumber("clientsDropped", stats?.Disconnected ?? 0);
             json.WriteNumber("lastId", stats?.LastId ?? 0);
+            json.WriteNumber("replayBytes", stats?.ReplayBytes ?? 0);
             json.WriteEndObject();
         }
 
         json.WriteEndArray();
+        // Every topic's, GraphQL subscriptions' included: what AiWebEngine:Streams:ReplayMaxTotalBytes bounds.
+        json.WriteNumber("replayBytes", bus.ReplayBytes);
         json.WriteEndObject();
     });
 

@@ -59,8 +59,14 @@ internal sealed partial class ScriptStore(ScriptManager scripts, ScriptDirectory
     /// a delete (<paramref name="source"/> <see langword="null"/>). Nothing happens when this instance
     /// already has that version. Returns the load error, if the version fails to load here.
     /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="uri"/> is not a script URI under the scripts directory (the change came from outside the process: never trusted).</exception>
     public async Task<ScriptFailedException?> ApplyRemoteAsync(string uri, string? source)
     {
+        if (ScriptUris.Validate(uri, directory.Root) is { } problem)
+        {
+            throw new ArgumentException($"A replicated change names no script of this instance: {problem}.", nameof(uri));
+        }
+
         if (source is null)
         {
             await DeleteCoreAsync(uri, replicate: false);

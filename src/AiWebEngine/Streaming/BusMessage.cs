@@ -7,6 +7,7 @@ namespace AiWebEngine.Streaming;
 public sealed class BusMessage
 {
     private byte[]? _sseFrame;
+    private int _bytes = -1;
 
     public BusMessage(long id, string data, IReadOnlyDictionary<string, string>? filter)
     {
@@ -19,10 +20,17 @@ public sealed class BusMessage
     {
         Data = "";
         _sseFrame = frame;
+        IsComment = true;
     }
 
     /// <summary>A keep-alive comment, queued to idle connections.</summary>
     public static BusMessage KeepAlive { get; } = new(SseFrames.KeepAlive.ToArray());
+
+    /// <summary>An SSE comment line (<c>: text</c>) for one connection; <paramref name="text"/> has no line break.</summary>
+    public static BusMessage Comment(string text) => new(SseFrames.Comment(text));
+
+    /// <summary>Whether this is an SSE comment (a keep-alive, a note to one client) rather than a message of the topic.</summary>
+    public bool IsComment { get; }
 
     /// <summary>The message's id in its topic: increases by one per message.</summary>
     public long Id { get; }
@@ -32,6 +40,12 @@ public sealed class BusMessage
 
     /// <summary>Who it is for (SPEC §4.3), or <see langword="null"/> for everyone.</summary>
     public IReadOnlyDictionary<string, string>? Filter { get; }
+
+    /// <summary>
+    /// The payload's size in UTF-8 bytes, the measure of <see cref="StreamOptions.MaxMessageBytes"/> and of
+    /// the replay bounds. Counted once; counting twice in a race gives the same number.
+    /// </summary>
+    public int Bytes => _bytes >= 0 ? _bytes : _bytes = System.Text.Encoding.UTF8.GetByteCount(Data);
 
     /// <summary><c>id: n\ndata: …\n\n</c>, encoded once. Encoding twice in a race gives equal bytes, so no lock is needed.</summary>
     public ReadOnlyMemory<byte> SseFrame => _sseFrame ??= SseFrames.Message(Id, Data);

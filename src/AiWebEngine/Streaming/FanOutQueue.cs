@@ -8,8 +8,9 @@ namespace AiWebEngine.Streaming;
 /// A producer (a publish, a subscription's event) only appends and returns. One work item on the
 /// thread pool at a time takes everything posted so far and hands it to <c>deliver</c>, so a burst costs
 /// one pass over the subscribers, not one per item, and the subscribers see the items in order.
+/// A pass that throws is reported to <c>failed</c> (the owner's logger), or traced without one.
 /// </remarks>
-internal sealed class FanOutQueue<T>(Action<List<T>> deliver) : IThreadPoolWorkItem
+internal sealed class FanOutQueue<T>(Action<List<T>> deliver, Action<Exception>? failed = null) : IThreadPoolWorkItem
 {
     private readonly Lock _sync = new();
     private List<T> _posted = [];
@@ -57,7 +58,14 @@ internal sealed class FanOutQueue<T>(Action<List<T>> deliver) : IThreadPoolWorkI
             {
                 // A delivery that throws is a bug; it must not take the process down (this runs on the
                 // thread pool) nor stop the deliveries after it. The others of the pass were made.
-                System.Diagnostics.Trace.TraceError($"A fan-out pass failed: {e}");
+                if (failed is not null)
+                {
+                    failed(e);
+                }
+                else
+                {
+                    System.Diagnostics.Trace.TraceError($"A fan-out pass failed: {e}");
+                }
             }
             finally
             {

@@ -28,6 +28,9 @@ public interface ITopicBus
 
     /// <summary>Ends every subscription of every topic (on shutdown).</summary>
     void CompleteAll();
+
+    /// <summary>The bytes every topic keeps for replay now (bounded by <see cref="StreamOptions.ReplayMaxTotalBytes"/>).</summary>
+    long ReplayBytes { get; }
 }
 
 /// <summary>Counters of one topic.</summary>
@@ -35,4 +38,5 @@ public interface ITopicBus
 /// <param name="Published">Messages published since the topic was created.</param>
 /// <param name="Disconnected">Subscribers disconnected because their queue was full.</param>
 /// <param name="LastId">The id of the last message.</param>
-public sealed record TopicStats(int Subscribers, long Published, long Disconnected, long LastId);
+/// <param name="ReplayBytes">The UTF-8 bytes of the messages kept for replay.</param>
+public sealed record TopicStats(int Subscribers, long Published, long Disconnected, long LastId, long ReplayBytes);

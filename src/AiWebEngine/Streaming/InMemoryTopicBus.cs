@@ -13,12 +13,15 @@ namespace AiWebEngine.Streaming;
 /// always has greater ids than an earlier one (unless the clock goes back, or an earlier life
 /// published more than one message per microsecond on average).
 /// </remarks>
-internal sealed class InMemoryTopicBus(IOptions<StreamOptions> options, EngineMetrics? metrics = null, TimeProvider? time = null) : ITopicBus
+internal sealed class InMemoryTopicBus(IOptions<StreamOptions> options, EngineMetrics? metrics = null, TimeProvider? time = null, TopicOwners? owners = null, ILogger<InMemoryTopicBus>? logger = null) : ITopicBus
 {
     private readonly ConcurrentDictionary<string, Topic> _topics = new(StringComparer.Ordinal);
     private readonly StreamOptions _options = options.Value;
     private readonly EngineMetrics? _metrics = metrics;
     private readonly TimeProvider _time = time ?? TimeProvider.System;
+    private readonly ReplayBudget _replay = new(options.Value);
+    private readonly TopicOwners? _owners = owners;
+    private readonly ILogger? _logger = logger;
     private long _removedHighWater;
 
     public int Publish(string topic, string data, IReadOnlyDictionary<string, string>? filter = null) =>
@@ -35,6 +38,8 @@ internal sealed class InMemoryTopicBus(IOptions<StreamOptions> options, EngineMe
             RaiseHighWater(removed.Stats().LastId);
         }
     }
+
+    public long ReplayBytes => _replay.Bytes;
 
     public TopicStats? GetStats(string topic) => _topics.TryGetValue(topic, out var found) ? found.Stats() : null;
 
@@ -59,7 +64,7 @@ internal sealed class InMemoryTopicBus(IOptions<StreamOptions> options, EngineMe
     }
 
     private Topic GetOrCreate(string name) =>
-        _topics.GetOrAdd(name, static (n, self) => new Topic(n, self._options.ReplayDepth, self._options.QueueCapacity, self._metrics, self.IdBase(), self._time), this);
+        _topics.GetOrAdd(name, static (n, self) => new Topic(n, self._replay, self._options.QueueCapacity, self._metrics, self.IdBase(), self._time, self._owners, logger: self._logger), this);
 
     /// <summary>Where the ids of a new topic start (see the remarks of the class).</summary>
     private long IdBase()

@@ -20,6 +20,9 @@ internal sealed class SseEndpoint(
     TimeProvider time,
     EngineMetrics metrics)
 {
+    /// <summary>How long a new connection waits for its topic to be <see cref="TopicSubscriber.Ready"/> before its headers go anyway.</summary>
+    internal static readonly TimeSpan ReadyWait = TimeSpan.FromSeconds(2);
+
     private readonly byte[] _prelude = SseFrames.Retry(options.Value.RetryMilliseconds);
 
     public async Task ServeAsync(HttpContext context, string topic)
@@ -36,6 +39,7 @@ internal sealed class SseEndpoint(
             subscriber.Overflow += context.Abort;
             await using var aborted = context.RequestAborted.UnsafeRegister(static s => ((TopicSubscriber)s!).Complete(), subscriber);
             await using var stopping = lifetime.ApplicationStopping.UnsafeRegister(static s => ((TopicSubscriber)s!).Complete(), subscriber);
+            await WaitUntilReadyAsync(subscriber, context.RequestAborted);
 
             var response = StartEventStream(context);
 
@@ -60,6 +64,29 @@ internal sealed class SseEndpoint(
         finally
         {
             limiter.Release();
+        }
+    }
+
+    /// <summary>
+    /// Waits (without a thread) until the topic knows where it stands: a cluster topic read from Redis
+    /// for the first time starts live only after that, so a client that has its headers and then sees a
+    /// message sent does receive it. If Redis does not answer in time the stream starts anyway; its
+    /// replay and live messages follow once Redis does.
+    /// </summary>
+    private async Task WaitUntilReadyAsync(TopicSubscriber subscriber, CancellationToken aborted)
+    {
+        if (subscriber.Ready.IsCompleted)
+        {
+            return;
+        }
+
+        try
+        {
+            await subscriber.Ready.WaitAsync(ReadyWait, time, aborted);
+        }
+        catch (TimeoutException)
+        {
+            // Redis is slow or away: the stream starts, and delivers once the topic is seeded.
         }
     }
 

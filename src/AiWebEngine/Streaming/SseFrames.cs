@@ -17,6 +17,10 @@ internal static class SseFrames
     /// <summary>A comment line: keeps proxies and clients from timing the connection out.</summary>
     public static ReadOnlySpan<byte> KeepAlive => ":\n\n"u8;
 
+    /// <summary><c>: text\n\n</c>, a comment a client's parser skips; line breaks in <paramref name="text"/> become spaces.</summary>
+    public static byte[] Comment(string text) =>
+        Encoding.UTF8.GetBytes($": {text.ReplaceLineEndings(" ")}\n\n");
+
     private static ReadOnlySpan<byte> IdPrefix => "id: "u8;
 
     private static ReadOnlySpan<byte> DataPrefix => "data: "u8;

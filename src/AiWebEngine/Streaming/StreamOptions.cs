@@ -19,6 +19,34 @@ public sealed class StreamOptions
     [Range(0, 100_000)]
     public int ReplayDepth { get; set; } = 256;
 
+    /// <summary>
+    /// Bytes (UTF-8 payloads, as <see cref="MaxMessageBytes"/> counts them) one stream keeps for replay;
+    /// past it the stream's oldest kept messages go. Default: 1 MiB.
+    /// </summary>
+    [Range(0, long.MaxValue)]
+    public long ReplayMaxBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>
+    /// Bytes the streams and subscriptions of one script keep for replay together; past it the oldest
+    /// messages of that script's largest window go. Default: 16 MiB.
+    /// </summary>
+    [Range(0, long.MaxValue)]
+    public long ReplayMaxScriptBytes { get; set; } = 16 * 1024 * 1024;
+
+    /// <summary>
+    /// Bytes every stream and subscription of the process keeps for replay together; past it the
+    /// oldest messages of the largest window of the script that keeps the most go. Default: 128 MiB.
+    /// </summary>
+    [Range(0, long.MaxValue)]
+    public long ReplayMaxTotalBytes { get; set; } = 128 * 1024 * 1024;
+
+    /// <summary>
+    /// Bytes of kept messages one <c>Last-Event-ID</c> request is given; a client whose gap is larger
+    /// gets the newest messages that fit, after an SSE comment saying how many it missed. Default: 1 MiB.
+    /// </summary>
+    [Range(0, long.MaxValue)]
+    public long MaxReplayBytesPerRequest { get; set; } = 1024 * 1024;
+
     /// <summary>Idle time after which a keep-alive comment (<c>:</c>) is written. Default: 15 seconds.</summary>
     [Range(typeof(TimeSpan), "00:00:00.010", "01:00:00")]
     public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(15);

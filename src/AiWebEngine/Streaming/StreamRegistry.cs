@@ -7,13 +7,23 @@ namespace AiWebEngine.Streaming;
 /// <see cref="TopicOf"/>; a path that stops being registered has its topic completed, which ends
 /// its clients' streams.
 /// </summary>
-internal sealed class StreamRegistry(ITopicBus bus)
+internal sealed class StreamRegistry
 {
+    private const string TopicPrefix = "stream:";
+    private readonly ITopicBus _bus;
+    private readonly TopicOwners? _topicOwners;
     private readonly Lock _sync = new();
     private Dictionary<string, string> _owners = new(StringComparer.Ordinal);
 
+    public StreamRegistry(ITopicBus bus, TopicOwners? topicOwners = null)
+    {
+        _bus = bus;
+        _topicOwners = topicOwners;
+        topicOwners?.Add(topic => topic.StartsWith(TopicPrefix, StringComparison.Ordinal) ? OwnerOf(topic[TopicPrefix.Length..]) : null);
+    }
+
     /// <summary>The bus topic of a stream path.</summary>
-    public static string TopicOf(string path) => "stream:" + path;
+    public static string TopicOf(string path) => TopicPrefix + path;
 
     /// <summary>Path → owning script URI, an immutable snapshot.</summary>
     public IReadOnlyDictionary<string, string> Snapshot => Volatile.Read(ref _owners);
@@ -59,6 +69,7 @@ internal sealed class StreamRegistry(ITopicBus bus)
             Volatile.Write(ref _owners, new Dictionary<string, string>(_owners, StringComparer.Ordinal) { [path] = uri });
         }
 
+        _topicOwners?.Changed();
         return null;
     }
 
@@ -105,9 +116,11 @@ internal sealed class StreamRegistry(ITopicBus bus)
             Volatile.Write(ref _owners, next);
         }
 
+        _topicOwners?.Changed();
+
         foreach (var path in removed)
         {
-            bus.Complete(TopicOf(path));
+            _bus.Complete(TopicOf(path));
         }
     }
 }

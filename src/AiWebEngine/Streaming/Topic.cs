@@ -3,16 +3,34 @@ using AiWebEngine.Diagnostics.Metrics;
 namespace AiWebEngine.Streaming;
 
 /// <summary>
-/// One topic of the in-memory bus: its subscribers, its message ids and the ring of the last
-/// <see cref="StreamOptions.ReplayDepth"/> messages.
+/// One topic of the bus: its subscribers, its message ids and its replay window (the newest messages
+/// within the bounds of its <see cref="ReplayBudget"/>).
 /// </summary>
 /// <remarks>
+/// <para>
 /// Ids continue from <paramref name="idBase"/>: the first message gets <c>idBase + 1</c>.
 /// Publishing, subscribing (with replay) and unsubscribing take one lock, so a message is either
 /// replayed to a new subscriber or delivered to it live, never both and never neither, and every
 /// subscriber receives messages in id order.
+/// </para>
+/// <para>
+/// A topic created not <paramref name="seeded"/> (a cluster topic whose last id only Redis knows)
+/// delivers nothing until <see cref="Seed"/> gives it its kept messages and last id: subscribers
+/// taken before that get their replay then, ahead of anything live; one without a last id gets what
+/// came after the id <paramref name="startAt"/> said when it subscribed (if it could say).
+/// </para>
 /// </remarks>
-internal sealed class Topic(string name, int replayDepth, int queueCapacity, EngineMetrics? metrics = null, long idBase = 0, TimeProvider? time = null)
+internal sealed partial class Topic(
+    string name,
+    ReplayBudget replay,
+    int queueCapacity,
+    EngineMetrics? metrics = null,
+    long idBase = 0,
+    TimeProvider? time = null,
+    TopicOwners? owners = null,
+    bool seeded = true,
+    ILogger? logger = null,
+    Func<long?>? startAt = null)
 {
     private readonly Lock _sync = new();
     private readonly HashSet<TopicSubscriber> _subscribers = [];
@@ -22,15 +40,33 @@ internal sealed class Topic(string name, int replayDepth, int queueCapacity, Eng
 
     // Posted to the fan-out by Complete: it ends the direct subscribers after the messages before it.
     private static readonly BusMessage CompletionMarker = new(0, "", null);
-    private readonly BusMessage[] _ring = new BusMessage[replayDepth];
-    private int _ringNext;
-    private int _ringCount;
+    private readonly ReplayWindow? _window = replay.CreateWindow();
+    private readonly TaskCompletionSource _ready = NewReady(seeded);
+    private List<(TopicSubscriber Subscriber, long After)>? _awaitingReplay;
+    private bool _seeded = seeded;
+    private string _owner = "";
+    private int _ownerVersion = -1;
     private long _lastId = idBase;
     private long _published;
     private long _disconnected;
     private bool _completed;
 
     public string Name { get; } = name;
+
+    /// <summary>Completes once the topic knows its last id (at once, unless it was created not seeded).</summary>
+    public Task Ready => _ready.Task;
+
+    /// <summary>Whether the topic knows its last id.</summary>
+    public bool IsSeeded
+    {
+        get
+        {
+            lock (_sync)
+            {
+                return _seeded;
+            }
+        }
+    }
 
     public int Publish(string data, IReadOnlyDictionary<string, string>? filter)
     {
@@ -42,37 +78,102 @@ internal sealed class Topic(string name, int replayDepth, int queueCapacity, Eng
 
     /// <summary>
     /// Delivers a message whose id was given elsewhere (by the Redis backplane). Ids must increase:
-    /// a message at or below the last id is a duplicate and is ignored.
+    /// a message at or below the last id is a duplicate and is ignored, as is everything before the seed.
     /// </summary>
     /// <returns>The number of clients it was queued for.</returns>
     public int Deliver(BusMessage message)
     {
         lock (_sync)
         {
-            return message.Id <= _lastId || _completed ? 0 : DeliverLocked(message);
+            return message.Id <= _lastId || _completed || !_seeded ? 0 : DeliverLocked(message);
         }
     }
 
     /// <summary>
-    /// Fills the replay ring with messages that were published before this instance followed the
-    /// topic (read back from the backplane), oldest first. Only before any other message.
+    /// Gives the topic the messages published before this instance followed it (read back from the
+    /// backplane), oldest first, and its last id; then replays to the subscribers that came before.
+    /// Once: a topic seeded already ignores it.
     /// </summary>
     public void Seed(IEnumerable<BusMessage> kept, long lastId)
     {
         lock (_sync)
         {
+            if (_seeded)
+            {
+                return;
+            }
+
             foreach (var message in kept)
             {
-                if (message.Id > _lastId && _ring.Length > 0)
+                if (message.Id > _lastId)
                 {
-                    _ring[_ringNext] = message;
-                    _ringNext = (_ringNext + 1) % _ring.Length;
-                    _ringCount = Math.Min(_ringCount + 1, _ring.Length);
+                    KeepLocked(message);
                     _lastId = message.Id;
                 }
             }
 
             _lastId = Math.Max(_lastId, lastId);
+            foreach (var (subscriber, after) in _awaitingReplay ?? [])
+            {
+                if (_subscribers.Contains(subscriber))
+                {
+                    ReplayLocked(subscriber, after);
+                }
+            }
+
+            _awaitingReplay = null;
+            _seeded = true;
+        }
+
+        _ready.TrySetResult();
+    }
+
+    private static TaskCompletionSource NewReady(bool seeded)
+    {
+        var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (seeded)
+        {
+            ready.SetResult();
+        }
+
+        return ready;
+    }
+
+    /// <summary>Keeps a message for replay, counted against the topic's owner as of now.</summary>
+    private void KeepLocked(BusMessage message)
+    {
+        if (_window is null)
+        {
+            return;
+        }
+
+        if (owners is not null && owners.Version is var version && version != _ownerVersion)
+        {
+            _ownerVersion = version;
+            _owner = owners.OwnerOf(Name);
+        }
+
+        replay.Keep(_window, message, _owner);
+    }
+
+    /// <summary>Queues the kept messages after <paramref name="after"/>, within the per-request bound, saying so when some did not fit.</summary>
+    private void ReplayLocked(TopicSubscriber subscriber, long after)
+    {
+        if (_window is null)
+        {
+            return;
+        }
+
+        var (messages, skipped) = replay.Select(_window, after, subscriber.Metadata);
+        if (skipped > 0)
+        {
+            subscriber.TryEnqueue(BusMessage.Comment(
+                $"replay cut: {skipped} older kept messages were not sent, only the newest {messages.Count} (AiWebEngine:Streams:MaxReplayBytesPerRequest is {replay.RequestBytes} bytes)"));
+        }
+
+        foreach (var message in messages)
+        {
+            subscriber.TryEnqueue(message);
         }
     }
 
@@ -105,12 +206,7 @@ internal sealed class Topic(string name, int replayDepth, int queueCapacity, Eng
         _lastId = message.Id;
         _published++;
         metrics?.MessagePublished();
-        if (_ring.Length > 0)
-        {
-            _ring[_ringNext] = message;
-            _ringNext = (_ringNext + 1) % _ring.Length;
-            _ringCount = Math.Min(_ringCount + 1, _ring.Length);
-        }
+        KeepLocked(message);
 
         var queued = 0;
         List<TopicSubscriber>? overflowed = null;
@@ -163,7 +259,7 @@ internal sealed class Topic(string name, int replayDepth, int queueCapacity, Eng
         return queued;
     }
 
-    private FanOutQueue<BusMessage> FanOut() => _fanOut ??= new FanOutQueue<BusMessage>(Dispatch);
+    private FanOutQueue<BusMessage> FanOut() => _fanOut ??= new FanOutQueue<BusMessage>(Dispatch, logger is null ? null : e => FanOutFailed(logger, Name, e));
 
     /// <summary>
     /// The fan-out: delivers what was published since its last pass to every direct subscriber, a
@@ -223,7 +319,8 @@ internal sealed class Topic(string name, int replayDepth, int queueCapacity, Eng
 
     public TopicSubscriber Subscribe(IReadOnlyDictionary<string, string> metadata, long? lastEventId)
     {
-        var subscriber = new TopicSubscriber(metadata, queueCapacity + _ring.Length, Unsubscribe);
+        // Room for the whole window and the note that replay was cut, ahead of the live frames.
+        var subscriber = new TopicSubscriber(metadata, queueCapacity + (_window is null ? 0 : _window.Capacity + 1), Unsubscribe) { Ready = Ready };
         lock (_sync)
         {
             if (_completed)
@@ -232,17 +329,13 @@ internal sealed class Topic(string name, int replayDepth, int queueCapacity, Eng
                 return subscriber;
             }
 
-            if (lastEventId is { } last)
+            if (!_seeded && (lastEventId ?? startAt?.Invoke()) is { } after)
             {
-                var start = (_ringNext - _ringCount + _ring.Length) % Math.Max(_ring.Length, 1);
-                for (var i = 0; i < _ringCount; i++)
-                {
-                    var message = _ring[(start + i) % _ring.Length];
-                    if (message.Id > last && message.IsFor(metadata))
-                    {
-                        subscriber.TryEnqueue(message);
-                    }
-                }
+                (_awaitingReplay ??= []).Add((subscriber, after));
+            }
+            else if (_seeded && lastEventId is { } last)
+            {
+                ReplayLocked(subscriber, last);
             }
 
             _subscribers.Add(subscriber);
@@ -274,6 +367,12 @@ internal sealed class Topic(string name, int replayDepth, int queueCapacity, Eng
         lock (_sync)
         {
             _completed = true;
+            _awaitingReplay = null;
+            if (_window is not null)
+            {
+                replay.Release(_window);
+            }
+
             ended = [.. _subscribers.Where(s => !s.Direct)];
             _subscribers.ExceptWith(ended);
             if (_direct.Count > 0)
@@ -283,6 +382,7 @@ internal sealed class Topic(string name, int replayDepth, int queueCapacity, Eng
             }
         }
 
+        _ready.TrySetResult();
         foreach (var subscriber in ended)
         {
             subscriber.Complete();
@@ -369,7 +469,10 @@ internal sealed class Topic(string name, int replayDepth, int queueCapacity, Eng
     {
         lock (_sync)
         {
-            return new TopicStats(_subscribers.Sum(s => s.Clients), _published, _disconnected, _lastId);
+            return new TopicStats(_subscribers.Sum(s => s.Clients), _published, _disconnected, _lastId, replay.BytesOf(_window));
         }
     }
+
+    [LoggerMessage(EventId = 1730, Level = LogLevel.Error, Message = "A fan-out pass of topic {Topic} failed; the deliveries of that pass that could be made were made, and the next passes go on")]
+    private static partial void FanOutFailed(ILogger logger, string topic, Exception exception);
 }

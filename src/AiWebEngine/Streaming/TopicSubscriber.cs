@@ -48,6 +48,12 @@ public sealed class TopicSubscriber : IDisposable, IKeepAliveTarget
         set => Volatile.Write(ref _clients, value);
     }
 
+    /// <summary>
+    /// Completes once the topic knows where it stands (at once on one node; for a cluster topic being
+    /// read from Redis, when its kept messages and last id are in): live messages start after it.
+    /// </summary>
+    internal Task Ready { get; init; } = Task.CompletedTask;
+
     /// <summary>Whether the subscriber was dropped because its queue was full.</summary>
     public bool Overflowed { get; private set; }
 

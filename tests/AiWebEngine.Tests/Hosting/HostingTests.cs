@@ -40,6 +40,10 @@ public sealed class HostingTests
     [InlineData("AiWebEngine:Scripts:CallTimeout", "00:00:00")]
     [InlineData("AiWebEngine:Scripts:MaxHeapMiB", "2")]
     [InlineData("AiWebEngine:Http:MaxRequestBodyBytes", "0")]
+    [InlineData("AiWebEngine:Streams:ReplayMaxBytes", "-1")]
+    [InlineData("AiWebEngine:Streams:ReplayMaxScriptBytes", "-1")]
+    [InlineData("AiWebEngine:Streams:ReplayMaxTotalBytes", "-1")]
+    [InlineData("AiWebEngine:Streams:MaxReplayBytesPerRequest", "-1")]
     public async Task Start_Fails_OnAnOutOfRangeOption_NamingIt(string key, string value)
     {
         var error = await Assert.ThrowsAsync<OptionsValidationException>(() => EngineHost.StartAsync(

@@ -22,19 +22,32 @@ namespace AiWebEngine.Streaming.Redis;
 /// </para>
 /// <para>
 /// An instance follows a topic from its first local subscriber on: it seeds a local <see cref="Topic"/>
-/// with the last <see cref="StreamOptions.ReplayDepth"/> entries (for <c>Last-Event-ID</c> replay),
-/// then reads the entries after the last one it has (<c>XREAD</c>) whenever a notification names the
-/// topic, every <see cref="BusOptions.PollInterval"/>, and when the connection comes back. Each entry
-/// therefore crosses Redis once per instance, becomes one <see cref="BusMessage"/> (its SSE frame
-/// encoded once) and is queued to the local subscribers in stream order; a message at or below the
-/// last id is never delivered twice.
+/// with the newest entries within the replay bounds (<see cref="StreamOptions.ReplayDepth"/>,
+/// <see cref="StreamOptions.ReplayMaxBytes"/>), then reads the entries after the last one it has
+/// (<c>XREAD</c>) whenever a notification names the topic, every <see cref="BusOptions.PollInterval"/>,
+/// and when the connection comes back. Each entry therefore crosses Redis once per instance, becomes
+/// one <see cref="BusMessage"/> (its SSE frame encoded once) and is queued to the local subscribers in
+/// stream order; a message at or below the last id is never delivered twice.
 /// </para>
+/// <para>
+/// No request thread waits for Redis: following a topic only starts the seed on the thread pool. Ids
+/// come from Redis alone: until the seed has answered (retried at every poll while Redis is away),
+/// the topic delivers nothing and its subscribers wait for their replay (<see cref="Topic.Ready"/>).
+/// A subscriber without <c>Last-Event-ID</c> that came before the seed gets the entries added since it
+/// subscribed, "since" said in Redis's clock (<see cref="RedisClock"/>, measured, not assumed equal to ours).
+/// Every entry read is validated as input from outside (id, fields, UTF-8, size, filter JSON); one
+/// that fails is logged and skipped, and reading goes on after it.
+/// </para>
+/// <para>Started and stopped by <see cref="ClusterServices"/> (only when Redis is configured).</para>
 /// </remarks>
-internal sealed partial class RedisTopicBus : ITopicBus, IHostedService, IDisposable
+internal sealed partial class RedisTopicBus : ITopicBus, IDisposable
 {
     private const int MaxBatchMessages = 256;
     private const int MaxBatchBytes = 1024 * 1024;
     private const int ReadCount = 1000;
+
+    // Entries per XREVRANGE of a seed: a page of large entries costs memory until it is filtered.
+    private const int SeedPage = 32;
 
     // KEYS[1] batch marker, KEYS[2..] stream keys; ARGV[1] MAXLEN, ARGV[2] notify channel,
     // ARGV[3] marker TTL (s), then per message: data, filter ('' for none), topic.
@@ -57,7 +70,10 @@ internal sealed partial class RedisTopicBus : ITopicBus, IHostedService, IDispos
     private readonly StreamOptions _streams;
     private readonly BusOptions _options;
     private readonly EngineMetrics? _metrics;
+    private readonly ReplayBudget _replay;
+    private readonly TopicOwners? _owners;
     private readonly TimeProvider _time;
+    private readonly RedisClock _clock;
     private readonly ILogger<RedisTopicBus> _logger;
     private readonly ConcurrentDictionary<string, Lazy<FollowedTopic>> _topics = new(StringComparer.Ordinal);
     private readonly Channel<Outgoing> _outbox;
@@ -69,11 +85,14 @@ internal sealed partial class RedisTopicBus : ITopicBus, IHostedService, IDispos
     private int _disposed;
     private bool _stopped;
 
-    public RedisTopicBus(RedisBackplane redis, IOptions<StreamOptions> streams, TimeProvider time, ILogger<RedisTopicBus> logger, EngineMetrics? metrics = null)
+    public RedisTopicBus(RedisBackplane redis, IOptions<StreamOptions> streams, TimeProvider time, ILogger<RedisTopicBus> logger, EngineMetrics? metrics = null, TopicOwners? owners = null)
     {
         _redis = redis;
         _options = redis.Options;
         _streams = streams.Value;
+        _replay = new ReplayBudget(_streams);
+        _owners = owners;
+        _clock = new RedisClock(redis, time);
         _time = time;
         _logger = logger;
         _metrics = metrics;
@@ -95,6 +114,7 @@ internal sealed partial class RedisTopicBus : ITopicBus, IHostedService, IDispos
     {
         var connection = _redis.Connection;
         _redis.Restored += ReadAll;
+        await _clock.MeasureAsync();
         await connection.GetSubscriber().SubscribeAsync(_notify, (_, topic) =>
         {
             if (_topics.TryGetValue(topic.ToString(), out var followed) && followed.IsValueCreated)
@@ -175,6 +195,8 @@ internal sealed partial class RedisTopicBus : ITopicBus, IHostedService, IDispos
         }
     }
 
+    public long ReplayBytes => _replay.Bytes;
+
     public TopicStats? GetStats(string topic) =>
         _topics.TryGetValue(topic, out var found) && found.IsValueCreated ? found.Value.Topic.Stats() : null;
 
@@ -191,47 +213,18 @@ internal sealed partial class RedisTopicBus : ITopicBus, IHostedService, IDispos
         _topics.Clear();
     }
 
-    /// <summary>Starts following a topic: seeds the replay ring with the last entries Redis keeps.</summary>
+    /// <summary>Starts following a topic: its seed (and then its reads) start on the thread pool.</summary>
     private FollowedTopic Follow(string name)
     {
-        var followed = new FollowedTopic(name, KeyOf(name), new Topic(name, _streams.ReplayDepth, _streams.QueueCapacity, _metrics, time: _time));
-        var seeded = false;
-        if (_redis.IsConnected)
-        {
-            try
-            {
-                var entries = _redis.Database.StreamRange(followed.Key, "-", "+", Math.Max(_streams.ReplayDepth, 1), Order.Descending);
-                var messages = new List<BusMessage>(entries.Length);
-                for (var i = entries.Length - 1; i >= 0; i--)
-                {
-                    if (ToMessage(entries[i]) is { } message)
-                    {
-                        messages.Add(message);
-                    }
-                }
-
-                followed.Topic.Seed(_streams.ReplayDepth > 0 ? messages : [], messages.Count > 0 ? messages[^1].Id : 0);
-                seeded = true;
-            }
-            catch (Exception e) when (e is RedisException or TimeoutException)
-            {
-                SeedFailed(_logger, name, e.Message);
-            }
-        }
-
-        if (!seeded)
-        {
-            // Redis is away: follow from now on (entry ids come from the clock), nothing to replay.
-            followed.Topic.Seed([], RedisIds.At(_time.GetUtcNow()));
-        }
-
-        // Anything added between the seed and now is read at once, not at the next poll.
+        var topic = new Topic(name, _replay, _streams.QueueCapacity, _metrics, time: _time, owners: _owners, seeded: false, logger: _logger, startAt: _clock.NowId);
+        var followed = new FollowedTopic(name, KeyOf(name), topic);
         RequestRead(followed);
         return followed;
     }
 
     private void ReadAll()
     {
+        _ = _clock.MeasureAsync();
         foreach (var topic in _topics.Values)
         {
             if (topic.IsValueCreated)
@@ -259,12 +252,24 @@ internal sealed partial class RedisTopicBus : ITopicBus, IHostedService, IDispos
             {
                 try
                 {
+                    if (!followed.Topic.IsSeeded)
+                    {
+                        await SeedAsync(followed);
+                    }
+
                     await ReadNewAsync(followed);
                 }
                 catch (Exception e) when (e is RedisException or TimeoutException)
                 {
-                    // The next poll or the reconnection reads again from the same id.
-                    ReadFailed(_logger, followed.Name, e.Message);
+                    // The next poll or the reconnection reads (or seeds) again from the same place.
+                    if (followed.Topic.IsSeeded)
+                    {
+                        ReadFailed(_logger, followed.Name, e.Message);
+                    }
+                    else
+                    {
+                        SeedFailed(_logger, followed.Name, e.Message);
+                    }
                 }
                 catch (Exception e)
                 {
@@ -279,15 +284,76 @@ internal sealed partial class RedisTopicBus : ITopicBus, IHostedService, IDispos
         }
     }
 
+    /// <summary>
+    /// Reads the newest entries back to the replay bounds (newest first, a page at a time) and gives
+    /// them to the topic with its last id; the reads continue after the newest entry.
+    /// </summary>
+    private async Task SeedAsync(FollowedTopic followed)
+    {
+        var depth = _streams.ReplayDepth;
+        var kept = new List<BusMessage>();
+        long bytes = 0;
+        RedisValue? newest = null;
+        RedisValue before = "+";
+        var page = Math.Clamp(depth, 1, SeedPage) + 1; // +1: a page after the first starts with the last one read
+        var full = false;
+        while (!full)
+        {
+            var entries = await _redis.Database.StreamRangeAsync(followed.Key, "-", before, page, Order.Descending);
+            var fresh = 0;
+            foreach (var entry in entries)
+            {
+                if (newest is not null && entry.Id == before)
+                {
+                    continue;
+                }
+
+                newest ??= entry.Id;
+                fresh++;
+                if (kept.Count >= depth)
+                {
+                    full = true;
+                    break;
+                }
+
+                if (ToMessage(followed, entry) is { } message)
+                {
+                    if (bytes + message.Bytes > _streams.ReplayMaxBytes)
+                    {
+                        // Older ones would be dropped again by the stream's own bound.
+                        full = true;
+                        break;
+                    }
+
+                    kept.Add(message);
+                    bytes += message.Bytes;
+                }
+            }
+
+            if (fresh == 0 || entries.Length < page)
+            {
+                break;
+            }
+
+            before = entries[^1].Id;
+        }
+
+        kept.Reverse();
+        followed.Cursor = newest ?? "0-0";
+        var lastId = newest is { } id && RedisIds.TryParse(id.ToString(), out var parsed) ? parsed : 0;
+        followed.Topic.Seed(kept, Math.Max(lastId, kept.Count > 0 ? kept[^1].Id : 0));
+    }
+
     private async Task ReadNewAsync(FollowedTopic followed)
     {
         while (true)
         {
-            var after = followed.Topic.LastId;
-            var entries = await _redis.Database.StreamReadAsync(followed.Key, RedisIds.Format(after), ReadCount);
+            // After the last entry read, valid or not: a bad entry is skipped once, never read again.
+            var entries = await _redis.Database.StreamReadAsync(followed.Key, followed.Cursor, ReadCount);
             foreach (var entry in entries)
             {
-                if (ToMessage(entry) is { } message)
+                followed.Cursor = entry.Id;
+                if (ToMessage(followed, entry) is { } message)
                 {
                     followed.Topic.Deliver(message);
                 }
@@ -300,23 +366,16 @@ internal sealed partial class RedisTopicBus : ITopicBus, IHostedService, IDispos
         }
     }
 
-    private BusMessage? ToMessage(StreamEntry entry)
+    /// <summary>An entry as a message, or <see langword="null"/> (logged) when it cannot be one.</summary>
+    private BusMessage? ToMessage(FollowedTopic followed, StreamEntry entry)
     {
-        if (!RedisIds.TryParse(entry.Id.ToString(), out var id))
+        if (TopicEntry.Parse(entry, _streams.MaxMessageBytes, out var problem) is { } message)
         {
-            BadEntry(_logger, entry.Id.ToString());
-            return null;
+            return message;
         }
 
-        var data = entry["d"];
-        var filterText = entry["f"];
-        IReadOnlyDictionary<string, string>? filter = null;
-        if (filterText.HasValue && !filterText.IsNullOrEmpty)
-        {
-            filter = JsonSerializer.Deserialize(filterText.ToString(), BusJsonContext.Default.IReadOnlyDictionaryStringString);
-        }
-
-        return new BusMessage(id, data.ToString(), filter);
+        BadEntry(_logger, entry.Id.ToString(), followed.Name, problem!);
+        return null;
     }
 
     /// <summary>The one writer: sends the outbox to Redis in order, batch by batch, retrying a batch until it is in.</summary>
@@ -397,6 +456,9 @@ internal sealed partial class RedisTopicBus : ITopicBus, IHostedService, IDispos
 
         public Topic Topic { get; } = topic;
 
+        /// <summary>The raw id of the last entry read (only the topic's one read loop touches it).</summary>
+        public RedisValue Cursor { get; set; } = "0-0";
+
         public int Requests;
     }
 
@@ -406,14 +468,14 @@ internal sealed partial class RedisTopicBus : ITopicBus, IHostedService, IDispos
     [LoggerMessage(EventId = 1711, Level = LogLevel.Warning, Message = "Reading topic {Topic} from Redis failed: {Error}")]
     private static partial void ReadFailed(ILogger logger, string topic, string error);
 
-    [LoggerMessage(EventId = 1712, Level = LogLevel.Warning, Message = "Reading the kept messages of topic {Topic} from Redis failed ({Error}); following it from now on, with nothing to replay")]
+    [LoggerMessage(EventId = 1712, Level = LogLevel.Warning, Message = "Reading the kept messages of topic {Topic} from Redis failed ({Error}); retrying at the next poll, and until then the topic delivers nothing (its ids come from Redis)")]
     private static partial void SeedFailed(ILogger logger, string topic, string error);
 
     [LoggerMessage(EventId = 1714, Level = LogLevel.Warning, Message = "Deleting the Redis stream of completed topic {Topic} failed: {Error}; its kept messages stay until trimmed")]
     private static partial void DeleteFailed(ILogger logger, string topic, string error);
 
-    [LoggerMessage(EventId = 1713, Level = LogLevel.Error, Message = "A Redis stream entry with id {Id} cannot be a bus message; skipped")]
-    private static partial void BadEntry(ILogger logger, string id);
+    [LoggerMessage(EventId = 1713, Level = LogLevel.Error, Message = "The Redis stream entry {Id} of topic {Topic} cannot be a bus message: {Problem}; skipped")]
+    private static partial void BadEntry(ILogger logger, string id, string topic, string problem);
 }
 
 /// <summary>The bus cannot take a message now (its backplane is away and its outbox full).</summary>
