@@ -2,7 +2,6 @@ using System.Numerics;
 using System.Globalization;
 using System.IO.Pipelines;
 using System.Threading.Channels;
-using AiWebEngine.Hosting;
 
 namespace AiWebEngine.Streaming;
 
@@ -70,13 +69,17 @@ internal sealed class DirectSendGate
     }
 
     /// <summary>The writer is done: nothing more is sent directly (after a direct send in progress ends).</summary>
-    public void Close()
+    /// <returns>A direct send still waiting for the socket, which the writer awaits before it hands the response back.</returns>
+    public Task<FlushResult>? Close()
     {
         lock (this)
         {
             _closed = true;
             _open = false;
             _parked = false;
+            var sending = _sending;
+            _sending = null;
+            return sending;
         }
     }
 

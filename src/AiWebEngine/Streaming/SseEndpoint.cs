@@ -1,7 +1,6 @@
 using System.Globalization;
 using AiWebEngine.Diagnostics.Metrics;
 using AiWebEngine.Errors;
-using AiWebEngine.Hosting;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 
@@ -94,14 +93,28 @@ internal sealed class SseEndpoint(
 
     /// <summary>
     /// For an event stream whose headers are out: the connection's direct socket writes
-    /// (<see cref="IDirectSocketWrites"/>) when its body is HTTP/1.1 chunks on a plain socket; otherwise null.
+    /// (<see cref="IDirectSocketWrites"/>) when what is written to them is exactly what Kestrel would
+    /// send; otherwise null (the frames go through the response).
     /// </summary>
+    /// <remarks>
+    /// Exactly Kestrel's bytes: HTTP/1.1 with Kestrel's own chunked body (no middleware replaced the
+    /// body feature, and nothing sets a <c>Content-Encoding</c>, as response compression does), on a
+    /// connection whose transport is the socket itself (no TLS: judged from the connection, not from
+    /// <see cref="HttpRequest.IsHttps"/>, which forwarded headers rewrite).
+    /// </remarks>
     public static Func<IDirectSocketWrites?> DirectWrites(HttpContext context) => () =>
-        !context.Request.IsHttps
+        context.Features.Get<IDirectSocketWrites>() is { CarriesResponseBytes: true } socket
         && HttpProtocol.IsHttp11(context.Request.Protocol)
         && string.Equals(context.Response.Headers.TransferEncoding, "chunked", StringComparison.OrdinalIgnoreCase)
-            ? context.Features.Get<IDirectSocketWrites>()
+        && Microsoft.Extensions.Primitives.StringValues.IsNullOrEmpty(context.Response.Headers.ContentEncoding)
+        && IsServersOwnBody(context.Features)
+            ? socket
             : null;
+
+    // Kestrel's request features are one object: a middleware that wraps the body (compression,
+    // buffering) replaces the body feature with its own and leaves the response feature.
+    private static bool IsServersOwnBody(IFeatureCollection features) =>
+        features.Get<IHttpResponseBodyFeature>() is { } body && ReferenceEquals(body, features.Get<IHttpResponseFeature>());
 
     /// <summary>The <c>Last-Event-ID</c> header as an id; anything that is not a non-negative integer means "none".</summary>
     public static long? LastEventId(HttpRequest request) =>

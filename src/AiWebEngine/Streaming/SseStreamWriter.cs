@@ -3,7 +3,6 @@ using System.Globalization;
 using System.IO.Pipelines;
 using System.Threading.Channels;
 using AiWebEngine.Diagnostics.Metrics;
-using AiWebEngine.Hosting;
 
 namespace AiWebEngine.Streaming;
 
@@ -136,8 +135,12 @@ internal static class SseStreamWriter
         }
         finally
         {
-            // A direct send in progress ends first; after this the response is the writer's caller's again.
-            gate?.Close();
+            // A direct send in progress ends first, and one still waiting for the socket is awaited:
+            // after this the response is the writer's caller's again (Kestrel writes its end to it).
+            if (gate?.Close() is { } sending)
+            {
+                await Task.WhenAny(sending);
+            }
         }
     }
 
