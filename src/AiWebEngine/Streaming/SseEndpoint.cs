@@ -34,7 +34,11 @@ internal sealed class SseEndpoint(
         try
         {
             using var subscriber = bus.Subscribe(topic, Metadata(context.Request.Query), LastEventId(context.Request));
-            subscriber.Overflow += context.Abort;
+            // A client that fell behind gets what is queued and a clean end (it resumes with its last id);
+            // aborted if it does not take them soon.
+            using var dropped = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
+            await using var abort = dropped.Token.UnsafeRegister(static c => ((HttpContext)c!).Abort(), context);
+            subscriber.Overflow += () => dropped.CancelAfter(SseStreamWriter.DropGrace);
             await using var aborted = context.RequestAborted.UnsafeRegister(static s => ((TopicSubscriber)s!).Complete(), subscriber);
             await using var stopping = lifetime.ApplicationStopping.UnsafeRegister(static s => ((TopicSubscriber)s!).Complete(), subscriber);
 

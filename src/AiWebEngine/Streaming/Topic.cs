@@ -223,7 +223,7 @@ internal sealed class Topic(string name, int replayDepth, int queueCapacity, Eng
 
     public TopicSubscriber Subscribe(IReadOnlyDictionary<string, string> metadata, long? lastEventId)
     {
-        var subscriber = new TopicSubscriber(metadata, queueCapacity + _ring.Length, Unsubscribe);
+        var subscriber = new TopicSubscriber(metadata, queueCapacity + _ring.Length, Unsubscribe, time);
         lock (_sync)
         {
             if (_completed)

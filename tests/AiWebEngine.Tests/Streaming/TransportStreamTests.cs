@@ -33,7 +33,8 @@ public sealed class TransportStreamTests
         }, "POST");
         registerGraphQLSubscription("burst", "type Subscription { burst: String }", null);
         register("/gql-burst", (req) => {
-          for (let i = 1; i <= Number(req.query.count); i++) sendSubscriptionMessage("burst", String(i));
+          const padding = "x".repeat(Number(req.query.pad || 0));
+          for (let i = 1; i <= Number(req.query.count); i++) sendSubscriptionMessage("burst", String(i) + padding);
           return { body: "ok" };
         }, "POST");
         """;
@@ -147,6 +148,32 @@ public sealed class TransportStreamTests
             Assert.Equal(ExpectedEvents(count), Events(reader));
             await reader.DisposeAsync();
         }
+    }
+
+    [Theory]
+    [InlineData(TestTransport.Http11)]
+    [InlineData(TestTransport.Http11Tls)]
+    [InlineData(TestTransport.Http2Tls)]
+    public async Task AGraphQLSseClientDroppedForFallingBehind_OverEachTransport_GetsAnOverflowErrorAndComplete(TestTransport transport)
+    {
+        await using var host = await StartAsync(transport, settings: new Dictionary<string, string?> { ["AiWebEngine:GraphQL:QueueCapacity"] = "16" });
+        await using var subscription = (await OpenSubscriptionsAsync(host, 1))[0];
+
+        // The client reads nothing while events of 64 KiB pile up past its transport and its queue.
+        for (var i = 0; i < 60 && !host.Logs.Contains("fell 16 frames behind"); i++)
+        {
+            await PublishAsync(host, "/gql-burst", "count=10&pad=65536");
+        }
+
+        Assert.True(host.Logs.Contains("fell 16 frames behind"), "the client is dropped");
+        // Read again at once: what was queued, then why the stream ends, then its end.
+        Assert.True(await subscription.WaitForEndAsync(TimeSpan.FromSeconds(30)));
+        Assert.False(subscription.EndedWithError, "a clean end of the response");
+        var frames = subscription.Frames.Where(f => !f.IsComment).ToList();
+        Assert.Equal("complete", frames[^1].Event);
+        Assert.Equal("next", frames[^2].Event);
+        Assert.Contains("SUBSCRIPTION_OVERFLOW", frames[^2].Data, StringComparison.Ordinal);
+        Assert.All(frames.SkipLast(2), f => Assert.StartsWith("""{"data":{"burst":""", f.Data, StringComparison.Ordinal));
     }
 
     [Fact]
