@@ -2,7 +2,7 @@ namespace AiWebEngine.Streaming;
 
 /// <summary>
 /// When a client's bounded queue counts as too far behind: <c>capacity</c> frames wait for it and its
-/// writer has been waiting for the client's transport for longer than <see cref="SseStreamWriter.DropGrace"/>;
+/// writer has been waiting for the client's transport for longer than <see cref="SseStreamWriter.TransportGrace"/>;
 /// or, whatever the writer does, <see cref="MaxExtraBytes"/> more than <c>capacity</c> frames wait, or
 /// <see cref="MaxRounds"/> × <c>capacity</c> frames.
 /// </summary>
@@ -37,7 +37,7 @@ internal struct QueueAllowance
         }
 
         if (queued >= capacity * MaxRounds || _extraBytes + frameBytes > MaxExtraBytes
-            || (waitingSince != 0 && time.GetElapsedTime(waitingSince) > SseStreamWriter.DropGrace))
+            || (waitingSince != 0 && time.GetElapsedTime(waitingSince) > SseStreamWriter.TransportGrace))
         {
             return false;
         }

@@ -27,6 +27,12 @@ internal static class SseStreamWriter
     /// <summary>How long a client dropped for falling behind has to take its last frames before its connection is aborted.</summary>
     internal static readonly TimeSpan DropGrace = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// How long a writer may wait for its transport (a flush not completed) before its client counts as
+    /// not reading (see <see cref="QueueAllowance"/>); as Kestrel's grace for a minimum response data rate.
+    /// </summary>
+    internal static readonly TimeSpan TransportGrace = TimeSpan.FromSeconds(5);
+
     // A connection's own buffer for framing small batches (larger ones borrow from the shared pool).
     private const int SmallChunkBytes = 256;
 

@@ -116,7 +116,7 @@ public sealed class TopicBusTests
         slow.Overflow += () => overflowed++;
         // Its writer's flush has not completed for longer than the grace: the client does not read.
         slow.Gate.Waiting(time.GetTimestamp());
-        time.Advance(SseStreamWriter.DropGrace + TimeSpan.FromMilliseconds(1));
+        time.Advance(SseStreamWriter.TransportGrace + TimeSpan.FromMilliseconds(1));
 
         for (var i = 0; i < 10; i++)
         {
@@ -143,7 +143,7 @@ public sealed class TopicBusTests
         if (waiting)
         {
             busy.Gate.Waiting(time.GetTimestamp());
-            time.Advance(SseStreamWriter.DropGrace / 2);
+            time.Advance(SseStreamWriter.TransportGrace / 2);
         }
 
         // A burst far past the capacity of 3: held, in order, up to 16 times the capacity.
