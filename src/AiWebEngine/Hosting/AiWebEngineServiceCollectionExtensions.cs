@@ -8,7 +8,9 @@ using AiWebEngine.Routing;
 using AiWebEngine.Scripting;
 using AiWebEngine.Streaming;
 using AiWebEngine.Streaming.Redis;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
@@ -36,15 +38,8 @@ public static class AiWebEngineServiceCollectionExtensions
         services.AddOptions<KestrelServerOptions>().Configure<IOptions<HttpOptions>>((kestrel, http) =>
         {
             kestrel.Limits.MaxRequestBodySize = http.Value.MaxRequestBodyBytes;
-            if (http.Value.InlineSocketSends)
-            {
-                kestrel.ConfigureEndpointDefaults(listen =>
-                {
-                    var sends = new InlineSocketSends(listen.KestrelServerOptions.Limits.MaxResponseBufferSize);
-                    listen.Use(next => connection => sends.OnConnectionAsync(connection, next));
-                });
-            }
         });
+        AddInlineSocketSends(services);
 
         // Connection caps, header and keep-alive timeouts (see ConnectionLimits): a client that holds
         // connections without finishing a request must not take the descriptors the process needs.
@@ -118,5 +113,35 @@ public static class AiWebEngineServiceCollectionExtensions
         services.AddRouting();
 
         return new AiWebEngineBuilder(services);
+    }
+
+    /// <summary>
+    /// Wraps Kestrel's socket transport in <see cref="InlineSocketSends"/> (on or off by
+    /// <c>AiWebEngine:Http:InlineSocketSends</c>, read when Kestrel binds).
+    /// </summary>
+    /// <remarks>
+    /// At the transport, not through <c>ConfigureEndpointDefaults</c>: Kestrel keeps one endpoint-defaults
+    /// action and cannot hand back the one a host set, so either the host's (HTTP/2-only, HTTPS) or the
+    /// engine's would be lost. The socket transport that <c>UseKestrel</c> registered is replaced by the
+    /// same transport wrapped; a host that registers another transport after this keeps its own.
+    /// </remarks>
+    private static void AddInlineSocketSends(IServiceCollection services)
+    {
+        static IConnectionListenerFactory Wrapped(IServiceProvider sp) => new InlineSocketSends(
+            ActivatorUtilities.CreateInstance<SocketTransportFactory>(sp),
+            sp.GetRequiredService<IOptions<HttpOptions>>(),
+            sp.GetRequiredService<IOptions<KestrelServerOptions>>());
+
+        var registered = services.LastOrDefault(d => d.ServiceType == typeof(IConnectionListenerFactory) && !d.IsKeyedService);
+        if (registered is null)
+        {
+            // Kestrel not added yet: its TryAdd of the socket transport then finds this one.
+            services.AddSingleton(Wrapped);
+        }
+        else if (registered.ImplementationType == typeof(SocketTransportFactory))
+        {
+            services.Remove(registered);
+            services.AddSingleton(Wrapped);
+        }
     }
 }

@@ -2,7 +2,6 @@ using System.Numerics;
 using System.Globalization;
 using System.IO.Pipelines;
 using System.Threading.Channels;
-using AiWebEngine.Hosting;
 
 namespace AiWebEngine.Streaming;
 
@@ -26,17 +25,30 @@ namespace AiWebEngine.Streaming;
 internal sealed class DirectSendGate
 {
     // Kept small: every stream connection has one. Its own monitor is the lock (no lock object).
-    private IDirectSocketWrites? _socket;
+    private IDirectWrites? _socket;
     private Task<FlushResult>? _sending;
     private volatile bool _open;
     private bool _parked;
     private bool _closed;
+    private long _waitingSince;
+
+    /// <summary>
+    /// Since when (a <see cref="TimeProvider"/> timestamp) a write to this connection waits for its
+    /// transport, or 0: the writer's flush, or a direct send the writer has still to await.
+    /// </summary>
+    public long WaitingSince => Volatile.Read(ref _waitingSince);
+
+    /// <summary>A write waits for the transport from <paramref name="now"/> (unless one already did).</summary>
+    public void Waiting(long now) => Interlocked.CompareExchange(ref _waitingSince, now, 0);
+
+    /// <summary>The write the connection waited for completed.</summary>
+    public void Waited() => Volatile.Write(ref _waitingSince, 0);
 
     /// <summary>Whether the writer has opened the gate and not yet closed it (a hint, read without the lock).</summary>
     public bool IsOpen => _open;
 
     /// <summary>The writer: from now on the fan-out may send to <paramref name="socket"/> while the writer is parked.</summary>
-    public void Open(IDirectSocketWrites socket)
+    public void Open(IDirectWrites socket)
     {
         lock (this)
         {
@@ -70,13 +82,17 @@ internal sealed class DirectSendGate
     }
 
     /// <summary>The writer is done: nothing more is sent directly (after a direct send in progress ends).</summary>
-    public void Close()
+    /// <returns>A direct send still waiting for the socket, which the writer awaits before it hands the response back.</returns>
+    public Task<FlushResult>? Close()
     {
         lock (this)
         {
             _closed = true;
             _open = false;
             _parked = false;
+            var sending = _sending;
+            _sending = null;
+            return sending;
         }
     }
 
@@ -92,7 +108,7 @@ internal sealed class DirectSendGate
     /// (the caller then records the connection's activity). False: queue the frames instead (see
     /// <see cref="QueuingLocked"/>).
     /// </summary>
-    public bool TrySendLocked(ReadOnlySpan<byte> chunk)
+    public bool TrySendLocked(ReadOnlySpan<byte> chunk, long now)
     {
         if (!_parked || chunk.IsEmpty || !_socket!.TryWrite(chunk, out var queued))
         {
@@ -106,6 +122,7 @@ internal sealed class DirectSendGate
             // awaits that before anything else, and frames are queued for it until then.
             _sending = queued.AsTask();
             _parked = false;
+            Waiting(now);
         }
 
         return true;
@@ -136,6 +153,9 @@ internal sealed class DirectSendGate
         WriteChunk(chunk, items, start, count, bytes, frameOf);
         return chunk;
     }
+
+    /// <summary>The frames of a chunk made by <see cref="WriteChunk"/>: without its size line and final CRLF.</summary>
+    public static ReadOnlySpan<byte> FramesOf(ReadOnlySpan<byte> chunk) => chunk[(chunk.IndexOf((byte)'\n') + 1)..^2];
 
     /// <summary>The length of an HTTP/1.1 chunk of <paramref name="bytes"/> bytes: hex size, CRLF, data, CRLF.</summary>
     public static int ChunkLength(int bytes) => (bytes == 0 ? 1 : (BitOperations.Log2((uint)bytes) / 4) + 1) + 2 + bytes + 2;

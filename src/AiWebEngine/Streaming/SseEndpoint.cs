@@ -1,6 +1,7 @@
 using System.Globalization;
 using AiWebEngine.Diagnostics.Metrics;
 using AiWebEngine.Hosting;
+using AiWebEngine.Errors;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 
@@ -36,7 +37,11 @@ internal sealed class SseEndpoint(
         try
         {
             using var subscriber = bus.Subscribe(topic, Metadata(context.Request.Query), LastEventId(context.Request));
-            subscriber.Overflow += context.Abort;
+            // A client that fell behind gets what is queued and a clean end (it resumes with its last id);
+            // aborted if it does not take them soon.
+            using var dropped = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
+            await using var abort = dropped.Token.UnsafeRegister(static c => ((HttpContext)c!).Abort(), context);
+            subscriber.Overflow += () => dropped.CancelAfter(SseStreamWriter.DropGrace);
             await using var aborted = context.RequestAborted.UnsafeRegister(static s => ((TopicSubscriber)s!).Complete(), subscriber);
             await using var stopping = lifetime.ApplicationStopping.UnsafeRegister(static s => ((TopicSubscriber)s!).Complete(), subscriber);
             await WaitUntilReadyAsync(subscriber, context.RequestAborted);
@@ -119,14 +124,28 @@ internal sealed class SseEndpoint(
 
     /// <summary>
     /// For an event stream whose headers are out: the connection's direct socket writes
-    /// (<see cref="IDirectSocketWrites"/>) when its body is HTTP/1.1 chunks on a plain socket; otherwise null.
+    /// (<see cref="IDirectSocketWrites"/>) when what is written to them is exactly what Kestrel would
+    /// send; otherwise null (the frames go through the response).
     /// </summary>
+    /// <remarks>
+    /// Exactly Kestrel's bytes: HTTP/1.1 with Kestrel's own chunked body (no middleware replaced the
+    /// body feature, and nothing sets a <c>Content-Encoding</c>, as response compression does), on a
+    /// connection whose transport is the socket itself (no TLS: judged from the connection, not from
+    /// <see cref="HttpRequest.IsHttps"/>, which forwarded headers rewrite).
+    /// </remarks>
     public static Func<IDirectSocketWrites?> DirectWrites(HttpContext context) => () =>
-        !context.Request.IsHttps
+        context.Features.Get<IDirectSocketWrites>() is { CarriesResponseBytes: true } socket
         && HttpProtocol.IsHttp11(context.Request.Protocol)
         && string.Equals(context.Response.Headers.TransferEncoding, "chunked", StringComparison.OrdinalIgnoreCase)
-            ? context.Features.Get<IDirectSocketWrites>()
+        && Microsoft.Extensions.Primitives.StringValues.IsNullOrEmpty(context.Response.Headers.ContentEncoding)
+        && IsServersOwnBody(context.Features)
+            ? socket
             : null;
+
+    // Kestrel's request features are one object: a middleware that wraps the body (compression,
+    // buffering) replaces the body feature with its own and leaves the response feature.
+    private static bool IsServersOwnBody(IFeatureCollection features) =>
+        features.Get<IHttpResponseBodyFeature>() is { } body && ReferenceEquals(body, features.Get<IHttpResponseFeature>());
 
     /// <summary>The <c>Last-Event-ID</c> header as an id; anything that is not a non-negative integer means "none".</summary>
     public static long? LastEventId(HttpRequest request) =>

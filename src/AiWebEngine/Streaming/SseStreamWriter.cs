@@ -3,7 +3,6 @@ using System.Globalization;
 using System.IO.Pipelines;
 using System.Threading.Channels;
 using AiWebEngine.Diagnostics.Metrics;
-using AiWebEngine.Hosting;
 
 namespace AiWebEngine.Streaming;
 
@@ -22,8 +21,17 @@ namespace AiWebEngine.Streaming;
 /// </remarks>
 internal static class SseStreamWriter
 {
-    internal const int MaxFramesPerFlush = 64;
+    internal const int MaxFramesPerFlush = 1024;
     internal const int MaxBytesPerFlush = 64 * 1024;
+
+    /// <summary>How long a client dropped for falling behind has to take its last frames before its connection is aborted.</summary>
+    internal static readonly TimeSpan DropGrace = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// How long a writer may wait for its transport (a flush not completed) before its client counts as
+    /// not reading (see <see cref="QueueAllowance"/>); as Kestrel's grace for a minimum response data rate.
+    /// </summary>
+    internal static readonly TimeSpan TransportGrace = TimeSpan.FromSeconds(5);
 
     // A connection's own buffer for framing small batches (larger ones borrow from the shared pool).
     private const int SmallChunkBytes = 256;
@@ -76,11 +84,9 @@ internal static class SseStreamWriter
             // Asked after the headers are out: whether the response is chunked is known only then.
             var socket = direct?.Invoke();
             socket?.SendInline();
-            if (socket is not null)
-            {
-                // From here on the fan-out may write to the socket itself while this writer is idle.
-                gate?.Open(socket);
-            }
+            // From here on the fan-out may write to the socket (or, without one, to the response)
+            // itself while this writer is idle.
+            gate?.Open(socket ?? (IDirectWrites)new ResponseWrites(output));
 
             // Allocated with the first message, so that an idle connection costs nothing more.
             List<ReadOnlyMemory<byte>>? batch = null;
@@ -93,7 +99,7 @@ internal static class SseStreamWriter
                     break;
                 }
 
-                if (gate?.Wake() is { } sending && !await CompletedAsync(new ValueTask<FlushResult>(sending)))
+                if (gate?.Wake() is { } sending && !await CompletedAsync(new ValueTask<FlushResult>(sending), gate, time))
                 {
                     return false;
                 }
@@ -112,7 +118,7 @@ internal static class SseStreamWriter
 
                 if (socket is not null && TryWriteDirect(socket, batch, (int)bytes, scratch ??= new byte[SmallChunkBytes], out var queued))
                 {
-                    if (!queued.IsCompletedSuccessfully && !await CompletedAsync(queued))
+                    if (!queued.IsCompletedSuccessfully && !await CompletedAsync(queued, gate, time))
                     {
                         return false;
                     }
@@ -126,7 +132,7 @@ internal static class SseStreamWriter
                     output.Write(frame.Span);
                 }
 
-                if (!await FlushAsync(output, connection, time))
+                if (!await FlushAsync(output, connection, time, gate))
                 {
                     return false;
                 }
@@ -136,8 +142,12 @@ internal static class SseStreamWriter
         }
         finally
         {
-            // A direct send in progress ends first; after this the response is the writer's caller's again.
-            gate?.Close();
+            // A direct send in progress ends first, and one still waiting for the socket is awaited:
+            // after this the response is the writer's caller's again (Kestrel writes its end to it).
+            if (gate?.Close() is { } sending)
+            {
+                await Task.WhenAny(sending);
+            }
         }
     }
 
@@ -161,16 +171,36 @@ internal static class SseStreamWriter
         }
     }
 
-    private static async ValueTask<bool> CompletedAsync(ValueTask<FlushResult> flush)
+    private static async ValueTask<bool> CompletedAsync(ValueTask<FlushResult> flush, DirectSendGate? gate, TimeProvider time)
     {
-        var result = await flush;
+        var result = await WaitAsync(flush, gate, time);
         return !result.IsCompleted && !result.IsCanceled;
     }
 
-    private static async ValueTask<bool> FlushAsync(PipeWriter output, IKeepAliveTarget connection, TimeProvider time)
+    private static async ValueTask<bool> FlushAsync(PipeWriter output, IKeepAliveTarget connection, TimeProvider time, DirectSendGate? gate = null)
     {
-        var result = await output.FlushAsync();
+        var result = await WaitAsync(output.FlushAsync(), gate, time);
         Volatile.Write(ref connection.LastActivity, time.GetTimestamp());
         return !result.IsCompleted && !result.IsCanceled;
+    }
+
+    /// <summary>Awaits a flush; one that does not complete at once is the transport holding the writer back (see <see cref="QueueAllowance"/>).</summary>
+    private static async ValueTask<FlushResult> WaitAsync(ValueTask<FlushResult> flush, DirectSendGate? gate, TimeProvider time)
+    {
+        if (flush.IsCompleted || gate is null)
+        {
+            gate?.Waited();
+            return await flush;
+        }
+
+        gate.Waiting(time.GetTimestamp());
+        try
+        {
+            return await flush;
+        }
+        finally
+        {
+            gate.Waited();
+        }
     }
 }

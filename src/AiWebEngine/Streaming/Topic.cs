@@ -320,7 +320,7 @@ internal sealed partial class Topic(
     public TopicSubscriber Subscribe(IReadOnlyDictionary<string, string> metadata, long? lastEventId)
     {
         // Room for the whole window and the note that replay was cut, ahead of the live frames.
-        var subscriber = new TopicSubscriber(metadata, queueCapacity + (_window is null ? 0 : _window.Capacity + 1), Unsubscribe) { Ready = Ready };
+        var subscriber = new TopicSubscriber(metadata, queueCapacity + (_window is null ? 0 : _window.Capacity + 1), Unsubscribe, time) { Ready = Ready };
         lock (_sync)
         {
             if (_completed)

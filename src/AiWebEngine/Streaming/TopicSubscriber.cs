@@ -7,23 +7,30 @@ namespace AiWebEngine.Streaming;
 /// Disposing it unsubscribes at once.
 /// </summary>
 /// <remarks>
-/// The queue never blocks the publisher: when it is full the subscriber is marked
-/// <see cref="Overflowed"/>, its queue is completed and <see cref="Overflow"/> fires, so that the
-/// transport drops the connection (the client reconnects and resumes from its last id).
+/// The queue never blocks the publisher: when the client is too far behind (see
+/// <see cref="QueueAllowance"/>) the subscriber is marked <see cref="Overflowed"/>, its queue is completed
+/// and <see cref="Overflow"/> fires, so that the transport drops the connection (the client reconnects
+/// and resumes from its last id).
 /// </remarks>
 public sealed class TopicSubscriber : IDisposable, IKeepAliveTarget
 {
     private readonly Channel<BusMessage> _queue;
     private readonly Action<TopicSubscriber> _unsubscribe;
+    private readonly int _capacity;
+    private readonly TimeProvider _time;
+    private QueueAllowance _allowance;
     private int _disposed;
     private int _clients = 1;
 
-    internal TopicSubscriber(IReadOnlyDictionary<string, string> metadata, int capacity, Action<TopicSubscriber> unsubscribe)
+    internal TopicSubscriber(IReadOnlyDictionary<string, string> metadata, int capacity, Action<TopicSubscriber> unsubscribe, TimeProvider? time = null)
     {
+        _time = time ?? TimeProvider.System;
         Metadata = metadata;
         _unsubscribe = unsubscribe;
+        _capacity = capacity;
 
-        _queue = Channel.CreateBounded<BusMessage>(new BoundedChannelOptions(capacity)
+        // The channel's bound is the hard one; the allowance decides before it (see QueueAllowance).
+        _queue = Channel.CreateBounded<BusMessage>(new BoundedChannelOptions(capacity * QueueAllowance.MaxRounds)
         {
             FullMode = BoundedChannelFullMode.Wait,
             SingleReader = true,
@@ -96,7 +103,7 @@ public sealed class TopicSubscriber : IDisposable, IKeepAliveTarget
 
         using (Gate.Enter())
         {
-            if (all && Gate.TrySendLocked(chunk))
+            if (all && Gate.TrySendLocked(chunk, now))
             {
                 Volatile.Write(ref LastActivity, now);
                 return true;
@@ -119,7 +126,7 @@ public sealed class TopicSubscriber : IDisposable, IKeepAliveTarget
 
     internal bool TryEnqueue(BusMessage message)
     {
-        if (_queue.Writer.TryWrite(message))
+        if (_allowance.Allows(_queue.Reader.Count, _capacity, message.SseFrame.Length, Gate.WaitingSince, _time) && _queue.Writer.TryWrite(message))
         {
             return true;
         }

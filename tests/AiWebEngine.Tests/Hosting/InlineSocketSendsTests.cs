@@ -4,6 +4,11 @@ using System.Text;
 using AiWebEngine.Streaming;
 using AiWebEngine.Tests.Hardening;
 using AiWebEngine.Tests.Infrastructure;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace AiWebEngine.Tests.Hosting;
@@ -144,5 +149,132 @@ public sealed class InlineSocketSendsTests
 
         await FaultHelpers.WaitUntilAsync(() => limiter.Open == 0, "both streams to close");
         Assert.Equal("hello", await host.Client.GetStringAsync("/hello"));
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task AHostsOwnEndpointDefaults_SetBeforeOrAfterAddAiWebEngine_AreKept_AndConnectionsStillGetInlineSends(bool before)
+    {
+        var scripts = Directory.CreateTempSubdirectory("aiwebengine-test-");
+        try
+        {
+            await File.WriteAllTextAsync(Path.Combine(scripts.FullName, "feed.js"), Script);
+            var builder = WebApplication.CreateBuilder();
+            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["AiWebEngine:Scripts:Path"] = scripts.FullName });
+            builder.WebHost.UseUrls("http://127.0.0.1:0");
+            void Http2Only() => builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureEndpointDefaults(listen => listen.Protocols = HttpProtocols.Http2));
+            if (before)
+            {
+                Http2Only();
+            }
+
+            builder.Services.AddAiWebEngine();
+            if (!before)
+            {
+                Http2Only();
+            }
+
+            await using var app = builder.Build();
+            app.Use(async (context, next) =>
+            {
+                if (context.Request.Path == "/probe")
+                {
+                    var direct = context.Features.Get<IDirectSocketWrites>();
+                    await context.Response.WriteAsync($"{context.Request.Protocol} inline={direct is { CarriesResponseBytes: true }}");
+                    return;
+                }
+
+                await next(context);
+            });
+            app.UseAiWebEngine();
+            app.MapAiWebEngine();
+            await app.StartAsync();
+
+            // Prior-knowledge HTTP/2 (h2c) works only if the host's HTTP/2-only default was kept.
+            using var client = TestTransports.Client(new Uri(app.Urls.First()), TestTransport.H2c);
+            Assert.Equal("HTTP/2 inline=True", await client.GetStringAsync("/probe"));
+            await app.StopAsync();
+        }
+        finally
+        {
+            scripts.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task SlowAndPausingReaders_UnderManyPublishesAndKeepAlives_GetEveryFrameWholeInOrderOnce()
+    {
+        // Keep-alives every few milliseconds: the writer's own sends (through the pipe) keep
+        // alternating with the fan-out's direct writes, on sockets that are often full.
+        await using var host = await EngineHost.StartAsync(
+            new Dictionary<string, string> { ["feed.js"] = Script },
+            new Dictionary<string, string?>
+            {
+                ["AiWebEngine:Streams:QueueCapacity"] = "100000",
+                ["AiWebEngine:Streams:KeepAliveInterval"] = "00:00:00.010",
+            },
+            kestrel: true);
+        const int clients = 6;
+        var slow = Enumerable.Range(0, clients).Select(_ => SlowReadingClient(host.BaseAddress)).ToList();
+        var readers = await Task.WhenAll(slow.Select(c => SseReader.OpenAsync(c, "/feed")));
+        await Task.WhenAll(readers.Select(r => r.ReadUntilAsync(f => f.Count >= 1, TimeSpan.FromSeconds(30))));
+        await FaultHelpers.WaitUntilAsync(() => host.Services.GetRequiredService<StreamConnectionLimiter>().Open == clients, "every stream");
+
+        // Two publishers race: small and large frames, one to eight per request.
+        var sizes = new List<int>();
+        async Task PublishAsync(int seed)
+        {
+            var random = new Random(seed);
+            for (var i = 0; i < 60; i++)
+            {
+                var count = random.Next(1, 9);
+                var size = random.Next(3) == 0 ? random.Next(2000, 9000) : random.Next(0, 40);
+                using var response = await host.Client.PostAsync($"/publish-many?count={count}&size={size}", null);
+                response.EnsureSuccessStatusCode();
+                lock (sizes)
+                {
+                    sizes.AddRange(Enumerable.Repeat(size, count));
+                }
+            }
+        }
+
+        // Each reader reads a little, pauses, reads again: its socket fills and drains all the time.
+        async Task ReadSlowlyAsync(SseReader reader, int seed, Task publishing)
+        {
+            var random = new Random(seed);
+            while (!publishing.IsCompleted)
+            {
+                var have = reader.Messages.Count;
+                await reader.ReadUntilAsync(f => f.Count(m => m.Data is not null) > have || publishing.IsCompleted, TimeSpan.FromSeconds(60));
+                await Task.Delay(random.Next(0, 15));
+            }
+
+            await reader.ReadMessagesAsync(sizes.Count, TimeSpan.FromSeconds(60));
+        }
+
+        var publishing = Task.WhenAll(PublishAsync(1), PublishAsync(2));
+        await Task.WhenAll(readers.Select((r, i) => ReadSlowlyAsync(r, 10 + i, publishing)).Append(publishing));
+
+        foreach (var reader in readers)
+        {
+            var messages = reader.Messages;
+            Assert.Equal(sizes.Count, messages.Count);
+            var ids = messages.Select(m => long.Parse(m.Id!, System.Globalization.CultureInfo.InvariantCulture)).ToList();
+            Assert.Equal(Enumerable.Range(0, ids.Count).Select(i => ids[0] + i), ids); // once each, in order
+            foreach (var data in messages.Select(m => m.Data!))
+            {
+                // "<i>:" and then only padding: a frame cut or spliced by another one shows here.
+                var colon = data.IndexOf(':', StringComparison.Ordinal);
+                Assert.True(colon > 0 && int.TryParse(data.AsSpan(0, colon), out _), data.Length > 80 ? data[..80] : data);
+                Assert.True(data.AsSpan(colon + 1).IndexOfAnyExcept('x') < 0, "only padding after the number");
+            }
+
+            // Every size published arrived (as a multiset: the two publishers interleave).
+            Assert.Equal(sizes.Order(), messages.Select(m => m.Data!.Length - m.Data!.IndexOf(':', StringComparison.Ordinal) - 1).Order());
+            await reader.DisposeAsync();
+        }
+
+        slow.ForEach(c => c.Dispose());
     }
 }

@@ -66,8 +66,11 @@ public sealed class EngineHost : IAsyncDisposable
         TimeProvider? time = null,
         Action<IServiceCollection>? services = null,
         int port = 0,
-        string? scriptsDirectory = null)
+        string? scriptsDirectory = null,
+        TestTransport? transport = null)
     {
+        // A transport other than plain HTTP/1.1 is a Kestrel host with its own endpoint.
+        kestrel |= transport is not null;
         // A given directory (a server restarted on the same scripts) belongs to the caller: it is kept on dispose.
         var directory = scriptsDirectory ?? Directory.CreateTempSubdirectory("aiwebengine-test-").FullName;
         foreach (var (uri, source) in scripts ?? new Dictionary<string, string>())
@@ -109,7 +112,11 @@ public sealed class EngineHost : IAsyncDisposable
                 builder.ConfigureTestServices(services);
             }
         });
-        if (kestrel)
+        if (transport is { } listen)
+        {
+            factory.UseKestrel(options => TestTransports.Listen(options, listen, port));
+        }
+        else if (kestrel)
         {
             factory.UseKestrel(port);
         }
@@ -121,7 +128,7 @@ public sealed class EngineHost : IAsyncDisposable
             var address = factory.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
             host.Client.Dispose();
             // No draining of an abandoned response body: closing an endless event stream returns at once.
-            host.Client = new HttpClient(new SocketsHttpHandler { MaxResponseDrainSize = 0 }) { BaseAddress = new Uri(address) };
+            host.Client = TestTransports.Client(new Uri(address), transport ?? TestTransport.Http11);
         }
 
         host.Scripts.Changed += host.OnChanged;

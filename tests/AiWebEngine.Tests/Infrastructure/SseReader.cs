@@ -51,6 +51,9 @@ public sealed class SseReader : IAsyncDisposable
     /// <summary>Sends <paramref name="request"/> and reads its response as a stream (any method, any headers).</summary>
     public static async Task<SseReader> OpenAsync(HttpClient client, HttpRequestMessage request)
     {
+        // A request made here is sent as the client's own (HTTP/2 for an HTTP/2 test client).
+        request.Version = client.DefaultRequestVersion;
+        request.VersionPolicy = client.DefaultVersionPolicy;
         var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
         return new SseReader(response, await response.Content.ReadAsStreamAsync());
     }

@@ -106,13 +106,17 @@ public sealed class TopicBusTests
     }
 
     [Fact]
-    public void FullQueue_DisconnectsThatSubscriber_WithoutTouchingTheOthers()
+    public void FullQueue_DisconnectsThatSubscriber_WithoutTouchingTheOthers_OnceItsWriterHasWaitedForTheClientPastTheGrace()
     {
-        var bus = Bus(queue: 3, replay: 0);
+        var time = new FakeTimeProvider(DateTimeOffset.UnixEpoch);
+        var bus = Bus(queue: 3, replay: 0, time: time);
         var slow = bus.Subscribe("t", NoMetadata, null);
         var fast = bus.Subscribe("t", NoMetadata, null);
         var overflowed = 0;
         slow.Overflow += () => overflowed++;
+        // Its writer's flush has not completed for longer than the grace: the client does not read.
+        slow.Gate.Waiting(time.GetTimestamp());
+        time.Advance(SseStreamWriter.TransportGrace + TimeSpan.FromMilliseconds(1));
 
         for (var i = 0; i < 10; i++)
         {
@@ -126,6 +130,32 @@ public sealed class TopicBusTests
         Assert.Equal(1, bus.GetStats("t")!.Disconnected);
         Assert.Equal(3, Drain(slow).Count);
         Assert.True(slow.Messages.Completion.IsCompleted);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void FullQueue_OfAClientWhoseWriterIsMerelyBusyOrWaitingWithinTheGrace_TakesABurst_UpToItsBounds(bool waiting)
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UnixEpoch);
+        var bus = Bus(queue: 3, replay: 0, time: time);
+        var busy = bus.Subscribe("t", NoMetadata, null);
+        if (waiting)
+        {
+            busy.Gate.Waiting(time.GetTimestamp());
+            time.Advance(SseStreamWriter.TransportGrace / 2);
+        }
+
+        // A burst far past the capacity of 3: held, in order, up to 16 times the capacity.
+        for (var i = 0; i < 3 * QueueAllowance.MaxRounds; i++)
+        {
+            bus.Publish("t", "m");
+        }
+
+        Assert.False(busy.Overflowed);
+        bus.Publish("t", "m");
+        Assert.True(busy.Overflowed);
+        Assert.Equal(3 * QueueAllowance.MaxRounds, Drain(busy).Count);
     }
 
     [Fact]

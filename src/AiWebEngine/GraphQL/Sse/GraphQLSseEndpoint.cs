@@ -116,11 +116,14 @@ internal sealed partial class GraphQLSseEndpoint(
 
     private async Task StreamAsync(HttpContext context, IObservable<SubscriptionEvent> source)
     {
-        var stream = new GraphQLSseStream(_queueCapacity, executor.Json);
+        var stream = new GraphQLSseStream(_queueCapacity, executor.Json, time);
+        // A client that fell behind gets its last frames and complete; aborted if it does not take them soon.
+        using var dropped = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
+        await using var abort = dropped.Token.UnsafeRegister(static c => ((HttpContext)c!).Abort(), context);
         stream.Overflow += () =>
         {
             ClientTooSlow(logger, context.TraceIdentifier, _queueCapacity);
-            context.Abort();
+            dropped.CancelAfter(SseStreamWriter.DropGrace);
         };
 
         using var subscription = source.Subscribe(stream);

@@ -11,8 +11,10 @@ namespace AiWebEngine.GraphQL.Sse;
 /// </summary>
 /// <remarks>
 /// The queue is bounded and never blocks the event source: a client that falls
-/// <see cref="GraphQLOptions.QueueCapacity"/> frames behind is marked <see cref="Overflowed"/> and
-/// <see cref="Overflow"/> fires, so the transport drops the connection (the client re-subscribes).
+/// <see cref="GraphQLOptions.QueueCapacity"/> frames behind (see <see cref="QueueAllowance"/>) is marked
+/// <see cref="Overflowed"/>, gets a <c>next</c> with a <c>SUBSCRIPTION_OVERFLOW</c> error and
+/// <c>complete</c> after what is queued, and <see cref="Overflow"/> fires, so the transport ends the
+/// connection (the client re-subscribes).
 /// </remarks>
 internal sealed class GraphQLSseStream : IObserver<SubscriptionEvent>, ISubscriptionEventBatches, IKeepAliveTarget
 {
@@ -20,14 +22,20 @@ internal sealed class GraphQLSseStream : IObserver<SubscriptionEvent>, ISubscrip
 
     private readonly Channel<ReadOnlyMemory<byte>> _frames;
     private readonly GraphQLJson _json;
+    private readonly int _capacity;
+    private readonly TimeProvider _time;
+    private QueueAllowance _allowance;
     private long _lastActivity;
     private int _ended;
 
-    public GraphQLSseStream(int capacity, GraphQLJson json)
+    public GraphQLSseStream(int capacity, GraphQLJson json, TimeProvider? time = null)
     {
         _json = json;
+        _time = time ?? TimeProvider.System;
+        _capacity = capacity;
+        // The channel's bound is the hard one; the allowance decides before it (see QueueAllowance).
         // Two frames of headroom: the last event of a stream is followed by complete (and maybe an error).
-        _frames = Channel.CreateBounded<ReadOnlyMemory<byte>>(new BoundedChannelOptions(capacity + 2)
+        _frames = Channel.CreateBounded<ReadOnlyMemory<byte>>(new BoundedChannelOptions((capacity * QueueAllowance.MaxRounds) + 2)
         {
             FullMode = BoundedChannelFullMode.Wait,
             SingleReader = true,
@@ -60,7 +68,7 @@ internal sealed class GraphQLSseStream : IObserver<SubscriptionEvent>, ISubscrip
     {
         using (Gate.Enter())
         {
-            if (Volatile.Read(ref _ended) == 0 && Gate.TrySendLocked(chunk))
+            if (Volatile.Read(ref _ended) == 0 && Gate.TrySendLocked(chunk, now))
             {
                 Volatile.Write(ref _lastActivity, now);
                 return true;
@@ -107,12 +115,24 @@ internal sealed class GraphQLSseStream : IObserver<SubscriptionEvent>, ISubscrip
     private void EnqueueLocked(ReadOnlyMemory<byte> frame)
     {
         Gate.QueuingLocked();
-        if (_frames.Writer.TryWrite(frame) || Overflowed || Volatile.Read(ref _ended) != 0)
+        if (Overflowed || Volatile.Read(ref _ended) != 0)
+        {
+            // Stopped (the writer ends with what is queued); complete and errors still fit the headroom.
+            _frames.Writer.TryWrite(frame);
+            return;
+        }
+
+        if (_allowance.Allows(_frames.Reader.Count, _capacity, frame.Length, Gate.WaitingSince, _time) && _frames.Writer.TryWrite(frame))
         {
             return;
         }
 
+        // Too far behind: the client gets what is queued, then why it ends (in the headroom of two
+        // frames), on every transport; the transport aborts it if it does not take them in time.
         Overflowed = true;
+        _frames.Writer.TryWrite(GraphQLSseFrames.NextError(new ExecutionError(
+            $"The client fell {_capacity} results behind its subscription and was disconnected (AiWebEngine:GraphQL:QueueCapacity); subscribe again.") { Code = "SUBSCRIPTION_OVERFLOW" }, _json));
+        _frames.Writer.TryWrite(GraphQLSseFrames.Complete);
         _frames.Writer.TryComplete();
         Overflow?.Invoke();
     }
