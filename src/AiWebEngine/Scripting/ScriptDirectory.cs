@@ -21,7 +21,7 @@ namespace AiWebEngine.Scripting;
 /// that is logged, the scripts keep serving, and the next directory check starts a new watcher and
 /// synchronises the directory, for as long as it takes. No watcher failure ends the process.
 /// </remarks>
-internal sealed partial class ScriptDirectory : BackgroundService
+internal sealed partial class ScriptDirectory : IHostedService, IDisposable
 {
     private readonly ScriptManager _manager;
     private readonly ScriptOptions _options;
@@ -69,7 +69,8 @@ internal sealed partial class ScriptDirectory : BackgroundService
     /// <summary>The URI of a file: its path relative to <see cref="Root"/> with <c>/</c> separators.</summary>
     public string UriOf(string fullPath) => Path.GetRelativePath(Root, fullPath).Replace(Path.DirectorySeparatorChar, '/');
 
-    public override async Task StartAsync(CancellationToken cancellationToken)
+    /// <summary>Starts watching (when configured), then loads every script; the host listens only after this.</summary>
+    public async Task StartAsync(CancellationToken cancellationToken)
     {
         if (_options.Watch)
         {
@@ -81,10 +82,10 @@ internal sealed partial class ScriptDirectory : BackgroundService
 
         // The first load runs before the server listens: no request sees a half-loaded directory.
         await LoadAllAsync(cancellationToken);
-        await base.StartAsync(cancellationToken);
     }
 
-    protected override Task ExecuteAsync(CancellationToken stoppingToken) => Task.CompletedTask;
+    /// <summary>Nothing runs in the background but the watcher's events and the directory check, which <see cref="Dispose"/> ends.</summary>
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     /// <summary>Starts a new watcher in place of the old one; <see langword="false"/> (logged) when it cannot start.</summary>
     private bool TryWatch()
@@ -304,15 +305,13 @@ internal sealed partial class ScriptDirectory : BackgroundService
         }
     }
 
-    public override void Dispose()
+    public void Dispose()
     {
         _directoryCheck?.Dispose();
         lock (_watcherSync)
         {
             _watcher?.Dispose();
         }
-
-        base.Dispose();
     }
 
     [LoggerMessage(EventId = 1300, Level = LogLevel.Information, Message = "Loaded {Count} script file(s) from {Root}")]
