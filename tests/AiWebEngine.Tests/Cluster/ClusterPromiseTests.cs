@@ -176,23 +176,33 @@ public sealed class ClusterPromiseTests
             Task.Run(async () => { for (var i = 0; i < 10; i++) await UploadAsync(a, $"a{i}"); }),
             Task.Run(async () => { for (var i = 0; i < 10; i++) await UploadAsync(b, $"b{i}"); }));
 
-        // The winner is the change Redis's stream holds last for the script.
+        // The winner is the change Redis's stream holds last for the script, once all twenty are in it
+        // (an upload is answered before its change is appended).
         using var redisClient = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
-        var last = (await redisClient.GetDatabase().StreamRangeAsync("aiwebengine:scripts", "-", "+", messageOrder: Order.Descending))
-            .First(e => e["u"] == "hello.js");
+        StreamEntry[] changes = [];
+        await WaitUntilAsync(async () =>
+        {
+            changes = [.. (await redisClient.GetDatabase().StreamRangeAsync("aiwebengine:scripts", "-", "+", messageOrder: Order.Descending)).Where(e => e["u"] == "hello.js")];
+            return changes.Length == 20;
+        }, "every upload is in the cluster's stream of changes");
+        var last = changes[0];
         var winner = System.Text.RegularExpressions.Regex.Match((string)last["s"]!, "body: \"([ab][0-9])\"").Groups[1].Value;
         Assert.True(winner is "a9" or "b9", $"the last change in the stream is {winner}, not either instance's last upload");
 
         foreach (var host in new[] { a, b })
         {
             await WaitUntilAsync(async () => await host.Client.GetStringAsync("/hello") == winner, $"{host.BaseAddress} serves {winner}");
-            Assert.Contains(winner, await File.ReadAllTextAsync(Path.Combine(host.ScriptsDirectory, "hello.js")), StringComparison.Ordinal);
+            // The file is written after the version is activated.
+            await WaitUntilAsync(async () => (await File.ReadAllTextAsync(Path.Combine(host.ScriptsDirectory, "hello.js"))).Contains(winner, StringComparison.Ordinal), $"{host.BaseAddress}'s scripts directory holds {winner}");
         }
 
-        // And it stays so: nothing later undoes it on either.
+        // And it stays so: nothing later undoes it on either, in memory or on disk.
         await Task.Delay(1500);
-        Assert.Equal(winner, await a.Client.GetStringAsync("/hello"));
-        Assert.Equal(winner, await b.Client.GetStringAsync("/hello"));
+        foreach (var host in new[] { a, b })
+        {
+            Assert.Equal(winner, await host.Client.GetStringAsync("/hello"));
+            Assert.Contains(winner, await File.ReadAllTextAsync(Path.Combine(host.ScriptsDirectory, "hello.js")), StringComparison.Ordinal);
+        }
     }
 
     [Fact]
