@@ -90,6 +90,7 @@ public static class AiWebEngineServiceCollectionExtensions
 
         services.AddSingleton<ScriptRouteHandler>();
         services.AddSingleton<ScriptEndpointDataSource>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.AspNetCore.Routing.MatcherPolicy, ReservedPathMatcherPolicy>());
         services.AddSingleton<HealthReport>();
         services.AddEngineManagement();
         services.AddHealthChecks().Add(new Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckRegistration(

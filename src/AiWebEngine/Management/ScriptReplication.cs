@@ -268,7 +268,15 @@ internal sealed partial class ScriptReplication : IDisposable
 
                 if (change.Origin == _redis.InstanceId)
                 {
-                    _pendingOwn.AddOrUpdate(change.Uri, 0, static (_, n) => Math.Max(0, n - 1));
+                    // This instance's own change, back from the stream. With no later one of its own
+                    // still to come, it is the latest for the URI so far, and must be what serves: a
+                    // remote change that passed the pending check just before this upload recorded
+                    // itself may have been applied over it (the upload held the file lock).
+                    if (_pendingOwn.AddOrUpdate(change.Uri, 0, static (_, n) => Math.Max(0, n - 1)) == 0)
+                    {
+                        await ApplyAsync(store, change);
+                    }
+
                     continue;
                 }
 

@@ -15,7 +15,7 @@ namespace AiWebEngine.Streaming;
 /// so a burst costs one write to the socket, not one per message. A batch stops at
 /// <see cref="MaxBytesPerFlush"/>: the frames are shared, but writing copies them into the
 /// connection's own buffers, so without a byte bound a burst of large messages would cost every
-/// connection up to 64 whole messages of memory (64 MiB at the 1 MiB message limit).
+/// connection up to a batch of whole messages of memory (1 GiB for 1 024 messages at the 1 MiB limit).
 /// With a <see cref="DirectSendGate"/> the writer is woken only for what the fan-out could not send
 /// straight to the socket: while it waits with nothing queued, the fan-out writes for it.
 /// </remarks>

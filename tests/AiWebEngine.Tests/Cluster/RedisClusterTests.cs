@@ -159,7 +159,8 @@ public sealed class RedisClusterTests
     }
 
     [Fact]
-    public async Task AClientWhoseInstanceDies_ResumesOnAnother_WithoutLossOrDuplicates()
+    // An instance stopped cleanly; ClusterPromiseTests.AnInstanceKilledMidStream_… kills one with SIGKILL.
+    public async Task AClientWhoseInstanceStops_ResumesOnAnother_WithoutLossOrDuplicates()
     {
         await using var redis = await RedisServer.StartAsync();
         var hosts = await StartClusterAsync(redis, 3);
@@ -179,7 +180,7 @@ public sealed class RedisClusterTests
                 Assert.Equal(Enumerable.Range(0, 5).Select(i => $"before{i}"), before.Select(f => f.Data));
                 lastId = before[^1].Id!;
 
-                // The instance is killed with its client attached; messages go on meanwhile.
+                // The instance is stopped with its client attached; messages go on meanwhile.
                 await hosts[0].DisposeAsync();
                 Assert.True(await client.WaitForEndAsync(Patience));
             }

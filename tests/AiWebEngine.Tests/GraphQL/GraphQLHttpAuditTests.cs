@@ -4,14 +4,18 @@ using Xunit.Abstractions;
 
 namespace AiWebEngine.Tests.GraphQL;
 
-/// <summary>The graphql-http conformance audits (npm <c>graphql-http</c>) against the engine on a real socket.</summary>
+/// <summary>
+/// The graphql-http conformance audits (npm <c>graphql-http</c>) against the engine on a real socket:
+/// on the hand-built <see cref="TestSchema"/> and on the schema the samples' scripts build.
+/// </summary>
 public sealed class GraphQLHttpAuditTests(ITestOutputHelper output)
 {
-    [Fact]
-    public async Task GraphQLHttpAudits_FromNpm_AllMustAndShouldAuditsPass()
+    [Theory]
+    [InlineData("TestSchema")]
+    [InlineData("samples")]
+    public async Task GraphQLHttpAudits_FromNpm_AllMustAndShouldAuditsPass(string schema)
     {
-        var (host, _) = await TestSchema.StartAsync(kestrel: true);
-        await using var _ = host;
+        await using var host = schema == "samples" ? await EngineHost.StartWithSamplesAsync(kestrel: true) : (await TestSchema.StartAsync(kestrel: true)).Host;
         await using var client = NodeClient.Start("graphql-http-audit.mjs", new Uri(host.BaseAddress, "/graphql").ToString());
 
         Assert.True(await client.WaitForExitAsync() == 0, client.Errors);

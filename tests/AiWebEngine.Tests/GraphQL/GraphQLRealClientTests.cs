@@ -1,11 +1,20 @@
 using System.Text.Json;
+using AiWebEngine.GraphQL;
+using AiWebEngine.Streaming;
 using AiWebEngine.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace AiWebEngine.Tests.GraphQL;
 
-/// <summary>The npm graphql-sse, graphql-ws and urql clients against the engine on a real loopback socket.</summary>
+/// <summary>
+/// The npm graphql-sse, graphql-ws and urql clients against the engine on a real loopback socket: on the
+/// hand-built <see cref="TestSchema"/>, and on the schema the samples' scripts build (their query, their
+/// subscription's first event and trigger route, and its completion when the script goes).
+/// </summary>
 public sealed class GraphQLRealClientTests
 {
+    private const string Active = "Live events subscription active";
+
     private static List<JsonElement> Json(NodeClient client, string key) =>
         client.Lines.Where(l => l.StartsWith('{')).Select(l => JsonDocument.Parse(l).RootElement)
             .Where(e => e.TryGetProperty(key, out _)).Select(e => e.GetProperty(key)).ToList();
@@ -92,5 +101,49 @@ public sealed class GraphQLRealClientTests
         Assert.Equal("sent:u", Json(client, "mutation").Single().GetProperty("data").GetProperty("send").GetString());
         Assert.Equal(["u1", "u2"], Json(client, "next").Select(r => r.GetProperty("data").GetProperty("liveEvents").GetString()));
         await schema.Events.WaitForSubscribersAsync(0);
+    }
+
+    [Theory]
+    [InlineData("graphql-sse-client.mjs", "/graphql/sse")]
+    [InlineData("graphql-sse-client.mjs", "/graphql")]
+    [InlineData("graphql-ws-client.mjs", "/graphql")]
+    public async Task NpmClient_OnTheSamplesSchema_RunsItsQuery_GetsTheFirstEventAndTheTriggers_ThenTheCompleteWhenTheScriptGoes(string script, string path)
+    {
+        await using var host = await EngineHost.StartWithSamplesAsync(kestrel: true);
+        var url = new Uri(host.BaseAddress, path);
+        if (script == "graphql-ws-client.mjs")
+        {
+            url = new UriBuilder(url) { Scheme = "ws" }.Uri;
+        }
+
+        await using var client = NodeClient.Start(script, url.ToString(), "3", "complete", "subscription { liveEvents }", "{ rooms }");
+        await WaitForSubscribersAsync(host, "liveEvents", 1);
+        for (var i = 0; i < 2; i++)
+        {
+            Assert.Equal("Event sent", await HttpAssert.TextAsync(await host.Client.PostAsync("/live-events/trigger", null)));
+        }
+
+        await client.WaitForLineAsync(l => Json(client, "next").Count == 3);
+        await host.DeleteScriptAsync("graphql/live-events.js");
+
+        Assert.True(await client.WaitForExitAsync() == 0, client.Output + client.Errors);
+        Assert.Contains("complete", client.Lines);
+        Assert.Equal(["general", "random"], Json(client, "query").Single().GetProperty("data").GetProperty("rooms").EnumerateArray().Select(r => r.GetString()));
+        var events = Json(client, "next").Select(r => r.GetProperty("data").GetProperty("liveEvents").GetString()!).ToList();
+        Assert.Equal(Active, events[0]);
+        Assert.All(events.Skip(1), e => Assert.Equal("user_joined", JsonDocument.Parse(e).RootElement.GetProperty("event").GetString()));
+        await WaitForSubscribersAsync(host, "liveEvents", 0);
+    }
+
+    private static async Task WaitForSubscribersAsync(EngineHost host, string subscription, int count)
+    {
+        var bus = host.Services.GetRequiredService<ITopicBus>();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        int Now() => bus.GetStats(GraphQLField.TopicOf(subscription))?.Subscribers ?? 0;
+        while (Now() != count)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"expected {count} subscriber(s) of {subscription}, have {Now()}");
+            await Task.Delay(20);
+        }
     }
 }

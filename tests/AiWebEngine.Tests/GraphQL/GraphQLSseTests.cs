@@ -170,13 +170,20 @@ public sealed class GraphQLSseTests : IAsyncLifetime
         time.Advance(TimeSpan.FromSeconds(4));
         schema.Events.Publish("e");
         await reader.ReadMessagesAsync(1);
+        // The event's write is the connection's last activity (recorded once its flush returns).
+        await Task.Delay(200);
+        // 8 s since the start, 4 s since the event: a keep-alive due then would be queued inside
+        // Advance, before the event published after it.
         time.Advance(TimeSpan.FromSeconds(4));
-        await Task.Delay(100);
-        Assert.DoesNotContain(":\n\n", reader.Raw, StringComparison.Ordinal);
+        schema.Events.Publish("f");
+        await reader.ReadMessagesAsync(2);
+        const string Events = "event: next\ndata: {\"data\":{\"liveEvents\":\"e\"}}\n\nevent: next\ndata: {\"data\":{\"liveEvents\":\"f\"}}\n\n";
+        Assert.Equal(Events, reader.Raw);
+        await Task.Delay(200);
 
-        time.Advance(TimeSpan.FromSeconds(2));
+        time.Advance(TimeSpan.FromSeconds(6));
         await reader.ReadUntilAsync(frames => frames.Any(f => f.IsComment));
 
-        Assert.Equal("event: next\ndata: {\"data\":{\"liveEvents\":\"e\"}}\n\n:\n\n", reader.Raw);
+        Assert.Equal(Events + ":\n\n", reader.Raw);
     }
 }

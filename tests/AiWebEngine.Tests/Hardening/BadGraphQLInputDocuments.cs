@@ -3,8 +3,16 @@ using System.Text.Json;
 
 namespace AiWebEngine.Tests.Hardening;
 
-/// <summary>One generated GraphQL request: its JSON body and whether it must be refused with errors.</summary>
-public sealed record FuzzRequest(string Kind, string Body, bool MustFail);
+/// <summary>
+/// One generated GraphQL request: its JSON body and the error code it must be refused with
+/// (<see cref="Code"/>), or null when it must run; with <see cref="MayBeInvalid"/>, a document that
+/// parses and may run or fail validation (a mutated one: which rule it breaks, if any, is not known here).
+/// </summary>
+public sealed record FuzzRequest(string Kind, string Body, string? Code, bool MayBeInvalid = false)
+{
+    /// <summary>Whether it must be refused with errors, nothing run.</summary>
+    public bool MustFail => Code is not null;
+}
 
 /// <summary>
 /// Deterministic generator of malformed, deeply nested and hostile GraphQL requests against
@@ -34,6 +42,16 @@ public sealed class BadGraphQLInputDocuments(int seed)
         "\ud83c\udfc3", " ", "\n", "\t", "__typename", "__schema", "$x", "@skip(if: true)", "@include(if: $x)", "node", "calls",
         "child", "name", "echo(text: 1)", "echo(n: \"x\")", "...on Node", "\\", "\ufeff", "\u2028",
     ];
+
+    /// <summary>The request is not a GraphQL request (no query, wrong JSON shape): 400 under either media type.</summary>
+    public const string BadRequest = "BAD_REQUEST";
+
+    private const string SyntaxError = "SYNTAX_ERROR";
+    private const string MaxDepthExceeded = "MAX_DEPTH_EXCEEDED";
+
+    // The engine's defaults (AiWebEngine:GraphQL:MaxDepth, MaxFields), which the fuzz test runs with.
+    private const int MaxDepth = 25;
+    private const int MaxFields = 2000;
 
     private readonly Random _random = new(seed);
 
@@ -81,7 +99,28 @@ public sealed class BadGraphQLInputDocuments(int seed)
             }
         }
 
-        return new FuzzRequest("mutated", Body(text.ToString()), MustFail: false);
+        var query = text.ToString();
+        return new FuzzRequest("mutated", Body(query), MutatedCode(query), MayBeInvalid: true);
+    }
+
+    // An empty query is no request; one that does not parse is a syntax error; one that parses may
+    // run or fail validation (null).
+    private static string? MutatedCode(string query)
+    {
+        if (query.Length == 0)
+        {
+            return BadRequest;
+        }
+
+        try
+        {
+            GraphQLParser.Parser.Parse(query);
+            return null;
+        }
+        catch (GraphQLParser.Exceptions.GraphQLSyntaxErrorException)
+        {
+            return SyntaxError;
+        }
     }
 
     private FuzzRequest Garbage()
@@ -93,14 +132,14 @@ public sealed class BadGraphQLInputDocuments(int seed)
             text.Append((char)_random.Next(1, 0xD7FF));
         }
 
-        return new FuzzRequest("garbage", Body(text.ToString()), MustFail: true);
+        return new FuzzRequest("garbage", Body(text.ToString()), SyntaxError);
     }
 
     private FuzzRequest BraceSoup()
     {
         var depth = _random.Next(1, 2000);
         var text = new string('{', depth) + (_random.Next(2) == 0 ? "calls" : "") + new string('}', _random.Next(depth + 1));
-        return new FuzzRequest("brace soup", Body(text), MustFail: true);
+        return new FuzzRequest("brace soup", Body(text), SyntaxError);
     }
 
     // { node { child { child ... } } }: over the depth limit (25) it must fail; deeper than the parser's
@@ -115,13 +154,14 @@ public sealed class BadGraphQLInputDocuments(int seed)
         }
 
         text.Append("{ name }").Append('}', depth - 1).Append(" }");
-        return new FuzzRequest("deep", Body(text.ToString()), MustFail: depth + 1 > 25);
+        // node, depth - 1 levels of child, then name.
+        return new FuzzRequest("deep", Body(text.ToString()), depth + 1 > MaxDepth ? MaxDepthExceeded : null);
     }
 
     // Each fragment spreads the next twice: 2^levels fields from a few hundred bytes.
     private FuzzRequest FragmentBomb()
     {
-        var levels = _random.Next(12, 24);
+        var levels = _random.Next(10, 24);
         var text = new StringBuilder("{ node { ...F0 } }");
         for (var i = 0; i < levels; i++)
         {
@@ -129,7 +169,11 @@ public sealed class BadGraphQLInputDocuments(int seed)
         }
 
         text.Append($" fragment F{levels} on Node {{ name }}");
-        return new FuzzRequest("fragment bomb", Body(text.ToString()), MustFail: true);
+        // node, then a spread and a field per level, the spread of the last fragment and its name:
+        // 2 * levels + 3 levels deep. F(k) selects 3 * 2^(levels - k) - 2 fields, plus node.
+        var depth = (2 * levels) + 3;
+        var fields = (3L << levels) - 2 + 1;
+        return new FuzzRequest("fragment bomb", Body(text.ToString()), depth > MaxDepth ? MaxDepthExceeded : fields > MaxFields ? "MAX_FIELDS_EXCEEDED" : null);
     }
 
     private FuzzRequest FragmentChain()
@@ -142,7 +186,8 @@ public sealed class BadGraphQLInputDocuments(int seed)
         }
 
         text.Append($" fragment F{length} on Node {{ name }}");
-        return new FuzzRequest("fragment chain", Body(text.ToString()), MustFail: true);
+        // node, length + 1 spreads, name: always deeper than the limit.
+        return new FuzzRequest("fragment chain", Body(text.ToString()), MaxDepthExceeded);
     }
 
     private FuzzRequest FragmentCycle()
@@ -154,7 +199,9 @@ public sealed class BadGraphQLInputDocuments(int seed)
             text.Append($" fragment F{i} on Node {{ name ...F{(i + 1) % length} }}");
         }
 
-        return new FuzzRequest("fragment cycle", Body(text.ToString()), MustFail: true);
+        // The measure follows the cycle once (node, then a spread per fragment, then the spread that
+        // closes it): deeper than the limit from 24 fragments; a shorter cycle is validation's to refuse.
+        return new FuzzRequest("fragment cycle", Body(text.ToString()), length + 2 > MaxDepth ? MaxDepthExceeded : "NO_FRAGMENT_CYCLES");
     }
 
     private FuzzRequest AliasFlood()
@@ -166,7 +213,7 @@ public sealed class BadGraphQLInputDocuments(int seed)
             text.Append($" a{i}: calls");
         }
 
-        return new FuzzRequest("alias flood", Body(text.Append(" }").ToString()), MustFail: true);
+        return new FuzzRequest("alias flood", Body(text.Append(" }").ToString()), "MAX_ALIASES_EXCEEDED");
     }
 
     private FuzzRequest Wide()
@@ -178,7 +225,7 @@ public sealed class BadGraphQLInputDocuments(int seed)
             text.Append(" calls");
         }
 
-        return new FuzzRequest("wide", Body(text.Append(" }").ToString()), MustFail: true);
+        return new FuzzRequest("wide", Body(text.Append(" }").ToString()), "MAX_FIELDS_EXCEEDED");
     }
 
     private FuzzRequest BadVariables()
@@ -195,7 +242,7 @@ public sealed class BadGraphQLInputDocuments(int seed)
             6 => new Dictionary<string, object> { ["undeclared"] = 1, ["n"] = long.MaxValue },
             _ => new Dictionary<string, object> { ["t"] = new string('x', _random.Next(1, 20_000)), ["n"] = "1" },
         };
-        return new FuzzRequest("bad variables", Body(Query, variables), MustFail: true);
+        return new FuzzRequest("bad variables", Body(Query, variables), "INVALID_VALUE");
     }
 
     private static object Nested(int depth) => depth == 0 ? "leaf" : new object[] { Nested(depth - 1) };
@@ -213,7 +260,7 @@ public sealed class BadGraphQLInputDocuments(int seed)
         }
 
         text.Append("{ name }").Append('}', depth - 4).Append(" } } } }");
-        return new FuzzRequest("deep introspection", Body(text.ToString()), MustFail: true);
+        return new FuzzRequest("deep introspection", Body(text.ToString()), MaxDepthExceeded);
     }
 
     // Well-formed JSON that is not a GraphQL request.
@@ -229,6 +276,6 @@ public sealed class BadGraphQLInputDocuments(int seed)
             5 => """{"query": null}""",
             _ => """{"query": "{ calls }", "extensions": "x"}""",
         };
-        return new FuzzRequest("bad shape", body, MustFail: true);
+        return new FuzzRequest("bad shape", body, BadRequest);
     }
 }

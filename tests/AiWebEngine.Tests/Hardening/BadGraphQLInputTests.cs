@@ -87,7 +87,6 @@ public sealed class BadGraphQLInputTests
         await using var host = await StartAsync();
         await using var canary = await Canary.ConnectAsync(host);
         var failures = new List<string>();
-        var refused = 0;
 
         var requests = new BadGraphQLInputDocuments(seed: 20261124).Generate(3000).ToList();
         foreach (var (request, index) in requests.Select((r, i) => (r, i)))
@@ -95,19 +94,19 @@ public sealed class BadGraphQLInputTests
             // Alternate the two response media types: their status codes differ, their bodies must not break.
             var accept = index % 2 == 0 ? GraphQLResponseJson : "application/json";
             using var response = await PostAsync(host, request.Body, accept);
-            var problem = await CheckAsync(request, response, accept);
+            var problem = await CheckAsync(request, response, accept) ?? await CheckExpectedAsync(request, response, accept);
             if (problem is not null)
             {
                 failures.Add($"#{index} {request.Kind}: {problem}\n  request: {Shorten(request.Body)}");
             }
-            else if (!response.IsSuccessStatusCode || accept == "application/json")
-            {
-                refused++;
-            }
         }
 
-        Assert.True(failures.Count == 0, $"{failures.Count} of {requests.Count} answers were not well-formed GraphQL responses:\n{string.Join('\n', failures.Take(20))}");
-        Assert.True(refused > requests.Count / 2, $"only {refused} requests were answered with errors; the generator lost its teeth");
+        Assert.True(failures.Count == 0, $"{failures.Count} of {requests.Count} answers were not well-formed GraphQL responses with the expected status and code:\n{string.Join('\n', failures.Take(20))}");
+        Assert.True(requests.Count(r => r.MustFail) > requests.Count / 2, "fewer than half of the requests must be refused; the generator lost its teeth");
+        // Every limit and every kind of refusal is reached by some request.
+        Assert.Superset(
+            new HashSet<string> { "SYNTAX_ERROR", "BAD_REQUEST", "MAX_DEPTH_EXCEEDED", "MAX_FIELDS_EXCEEDED", "MAX_ALIASES_EXCEEDED", "INVALID_VALUE", "NO_FRAGMENT_CYCLES" },
+            requests.Select(r => r.Code).OfType<string>().ToHashSet());
         Assert.DoesNotContain(host.Logs.Lines, l => l.Level >= LogLevel.Error && l.Category.StartsWith("Microsoft.AspNetCore", StringComparison.Ordinal));
         await canary.AssertHealthyAsync();
     }
@@ -170,6 +169,43 @@ public sealed class BadGraphQLInputTests
         }
 
         return null;
+    }
+
+    // Why the answer is not the one the request must get (status and first error code), or null when it is.
+    // A request error is 400 under graphql-response+json and 200 under application/json, but for a body
+    // that is no GraphQL request at all (BAD_REQUEST), which is 400 under both.
+    private static async Task<string?> CheckExpectedAsync(FuzzRequest request, HttpResponseMessage response, string accept)
+    {
+        var text = await response.Content.ReadAsStringAsync();
+        var root = JsonDocument.Parse(text).RootElement;
+        var status = (int)response.StatusCode;
+        var code = root.TryGetProperty("errors", out var errors) && errors[0].TryGetProperty("extensions", out var extensions) && extensions.TryGetProperty("code", out var c)
+            ? c.GetString()
+            : null;
+        var ran = !root.TryGetProperty("errors", out _) && root.TryGetProperty("data", out var data) && data.ValueKind == JsonValueKind.Object;
+        if (request.Code is null && !request.MayBeInvalid)
+        {
+            return ran && status == 200 ? null : $"expected to run (200, data, no errors), got {status}: {Shorten(text)}";
+        }
+
+        if (request.Code is null && ran)
+        {
+            return status == 200 ? null : $"ran, but with status {status}";
+        }
+
+        if (request.Code is null && code is BadGraphQLInputDocuments.BadRequest or "SYNTAX_ERROR" or null)
+        {
+            // A document that parses is no syntax error, and a validation error carries its rule's code.
+            return $"a document that parses must run or fail validation with a rule's code, got {status} {code ?? "no code"}: {Shorten(text)}";
+        }
+
+        if (request.Code is not null && code != request.Code)
+        {
+            return $"expected code {request.Code}, got {status} {code ?? "no code"}: {Shorten(text)}";
+        }
+
+        var expectedStatus = code == BadGraphQLInputDocuments.BadRequest || accept == GraphQLResponseJson ? 400 : 200;
+        return status == expectedStatus ? null : $"{code} must be {expectedStatus} under {accept}, got {status}";
     }
 
     private static string Shorten(string text) => text.Length <= 300 ? text : text[..300] + $"… ({text.Length} characters)";

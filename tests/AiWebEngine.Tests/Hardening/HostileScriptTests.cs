@@ -88,7 +88,7 @@ public sealed class HostileScriptTests
     public async Task HostileLoad_FailsTheLoadWithAClearError_AndThePreviousVersionKeepsServing(string where, string hostile, string message)
     {
         await using var host = await EngineHost.StartAsync(
-            Canary.With(new Dictionary<string, string> { ["app.js"] = """registerWebStream("/app/stream"); register("/app", () => ({ body: "v1" }));""" }),
+            Canary.With(new Dictionary<string, string> { ["app.js"] = """registerWebStream("/app/stream"); register("/app", () => ({ body: "v1" })); register("/app/send", () => ({ body: String(sendStreamMessage("v1 still serves")) }), "POST");""" }),
             new Dictionary<string, string?> { ["AiWebEngine:Scripts:MaxHeapMiB"] = "32", ["AiWebEngine:Scripts:CallTimeout"] = "00:00:05" });
         await using var canary = await Canary.ConnectAsync(host);
         await using var appClient = await SseReader.OpenAsync(host.Client, "/app/stream");
@@ -103,7 +103,9 @@ public sealed class HostileScriptTests
         var failed = health.GetProperty("scripts").GetProperty("failed")[0];
         Assert.Equal("app.js", failed.GetProperty("uri").GetString());
         Assert.True(failed.GetProperty("previousVersionServing").GetBoolean(), $"{where}: {failed}");
-        Assert.False(appClient.Ended);
+        // The stream's client is still attached to the version that serves: v1's send reaches it, as its first message.
+        Assert.Equal("1", await HttpAssert.TextAsync(await host.Client.PostAsync("/app/send", null)));
+        Assert.Equal(["v1 still serves"], (await appClient.ReadMessagesAsync(1)).Where(f => f.Data is not null).Select(f => f.Data));
         await canary.AssertHealthyAsync("degraded");
     }
 

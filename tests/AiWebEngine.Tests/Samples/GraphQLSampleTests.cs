@@ -185,11 +185,20 @@ public sealed class GraphQLSampleTests(SampleFixture fixture) : IClassFixture<Sa
     [Fact]
     public async Task PostMessage_WithEmptyText_IsTheResolversError_AndPublishesNothing()
     {
-        var body = await QueryAsync("""mutation { postMessage(room: "x", user: "ada", text: "  ") { id } }""");
+        await WaitForSubscribersAsync("chat", 0);
+        await using var room = await SseReader.OpenAsync(Client, "/graphql/subscription/chat?room=empty-text");
+        await room.ReadUntilAsync(f => f.Count > 0);
+        await WaitForSubscribersAsync("chat", 1);
 
+        var body = await QueryAsync("""mutation { postMessage(room: "empty-text", user: "ada", text: "  ") { id } }""");
         var root = JsonDocument.Parse(body).RootElement;
         Assert.Equal("text must not be empty", root.GetProperty("errors")[0].GetProperty("message").GetString());
         Assert.Equal(JsonValueKind.Null, root.GetProperty("data").GetProperty("postMessage").ValueKind);
+
+        // A valid message to the same room afterwards: had the refused one been published, it would come first.
+        var sent = await PostMessageAsync("empty-text", "ada", "after");
+        var first = JsonDocument.Parse((await room.ReadMessagesAsync(1)).Single(f => f.Data is not null).Data!).RootElement;
+        Assert.Equal((sent.GetProperty("id").GetString(), "after"), (first.GetProperty("id").GetString(), first.GetProperty("text").GetString()));
     }
 
     [Fact]

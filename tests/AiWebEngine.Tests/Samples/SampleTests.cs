@@ -144,11 +144,12 @@ public sealed class SampleTests(SampleFixture fixture) : IClassFixture<SampleFix
     {
         await using var notifications = await SseReader.OpenAsync(Client, "/multi/notifications");
         await using var status = await SseReader.OpenAsync(Client, "/multi/system-status");
-        await Task.WhenAll(notifications.ReadUntilAsync(f => f.Count > 0), status.ReadUntilAsync(f => f.Count > 0));
+        await using var chat = await SseReader.OpenAsync(Client, "/multi/chat");
+        await Task.WhenAll(notifications.ReadUntilAsync(f => f.Count > 0), status.ReadUntilAsync(f => f.Count > 0), chat.ReadUntilAsync(f => f.Count > 0));
 
-        await HttpAssert.TextAsync(await Client.PostAsync("/multi/user-action", Form(("action", "critical_operation"), ("user", "ada"))));
+        Assert.Equal("Action processed", await HttpAssert.TextAsync(await Client.PostAsync("/multi/user-action", Form(("action", "critical_operation"), ("user", "ada")))));
 
-        foreach (var reader in new[] { notifications, status })
+        foreach (var reader in new[] { notifications, status, chat })
         {
             var messages = (await reader.ReadMessagesAsync(2)).Where(f => f.Data is not null).Select(f => JsonDocument.Parse(f.Data!).RootElement).ToList();
             Assert.Equal(["user_action", "system_status"], messages.Select(m => m.GetProperty("type").GetString()));

@@ -86,8 +86,10 @@ public sealed class StreamEndpointTests
         Assert.Equal("2", count);
         Assert.Equal("[1,2]", (await chat.ReadMessagesAsync(1)).Single(f => f.Data is not null).Data);
         Assert.Equal("[1,2]", (await lobby.ReadMessagesAsync(1)).Single(f => f.Data is not null).Data);
-        await Task.Delay(100);
-        Assert.Empty(other.Messages);
+        // A marker sent to /other after the send: had the send reached /other, it would have been
+        // queued there first, so the marker being the stream's first message proves it did not.
+        await host.Client.PostAsync("/send-to?path=/other", new StringContent("marker"));
+        Assert.Equal(["marker"], (await other.ReadMessagesAsync(1)).Where(f => f.Data is not null).Select(f => f.Data));
     }
 
     [Fact]
@@ -185,13 +187,18 @@ public sealed class StreamEndpointTests
         await using var client = await SseReader.OpenAsync(host.Client, "/chat");
         await client.ReadUntilAsync(f => f.Count > 0);
 
+        // 14 s idle: a keep-alive due then would be queued inside Advance, before the marker sent after it.
         time.Advance(TimeSpan.FromSeconds(14));
-        await Task.Delay(100);
-        Assert.Equal("retry: 3000\n\n", client.Raw);
-        time.Advance(TimeSpan.FromSeconds(2));
-        await client.ReadUntilAsync(f => f.Count > 1);
+        await host.Client.PostAsync("/send-text", new StringContent("marker"));
+        await client.ReadMessagesAsync(1);
+        var marker = $"id: {IdBase(host, "/chat") + 1}\ndata: marker\n\n";
+        Assert.Equal("retry: 3000\n\n" + marker, client.Raw);
+        // The marker's write is the connection's last activity (recorded once its flush returns).
+        await Task.Delay(200);
+        time.Advance(TimeSpan.FromSeconds(16));
+        await client.ReadUntilAsync(f => f.Count > 2);
 
-        Assert.Equal("retry: 3000\n\n:\n\n", client.Raw);
+        Assert.Equal("retry: 3000\n\n" + marker + ":\n\n", client.Raw);
     }
 
     [Fact]

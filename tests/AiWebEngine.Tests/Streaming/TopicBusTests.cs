@@ -76,32 +76,49 @@ public sealed class TopicBusTests
     [Fact]
     public async Task Replay_AndLive_NeverDuplicateOrSkip_UnderConcurrentPublishing()
     {
-        var bus = Bus(queue: 100_000, replay: 256);
+        const int Total = 20_000;
+        // The replay window holds every message, so each subscriber must get exactly the ids after the
+        // one it asked for: a first id above that is a skip, not a message too old to replay.
+        var bus = Bus(queue: 100_000, replay: Total);
+        var lastJoinedAt = -1L;
+        var joining = true;
         var publisher = Task.Run(() =>
         {
-            for (var i = 0; i < 20_000; i++)
+            for (var i = 1; i <= Total; i++)
             {
                 bus.Publish("t", "x");
+                // Every 1 000 messages, wait (bounded) until a subscriber has joined since: the joins are
+                // spread over the whole run, while those between the waits race the publishing.
+                if (i % 1_000 == 0)
+                {
+                    SpinWait.SpinUntil(() => Volatile.Read(ref lastJoinedAt) >= i || !Volatile.Read(ref joining), TimeSpan.FromSeconds(10));
+                }
             }
         });
-        var subscribers = new List<TopicSubscriber>();
-        // Bounded: on a starved machine an unbounded loop would outrun the publisher and pile up subscribers.
+        var subscribers = new List<(TopicSubscriber Subscriber, long From)>();
+        // Bounded: on a starved machine an unbounded loop would outrun the publisher and pile up
+        // subscribers; a join waits for the stream to have moved on since the last one.
         while (!publisher.IsCompleted && subscribers.Count < 500)
         {
             var last = bus.GetStats("t")?.LastId ?? 0;
-            subscribers.Add(bus.Subscribe("t", NoMetadata, Math.Max(0, last - 100)));
+            if (last > Volatile.Read(ref lastJoinedAt))
+            {
+                var from = Math.Max(0, last - 100);
+                subscribers.Add((bus.Subscribe("t", NoMetadata, from), from));
+                Volatile.Write(ref lastJoinedAt, last);
+            }
+
             await Task.Yield();
         }
 
+        Volatile.Write(ref joining, false);
         await publisher;
-        foreach (var subscriber in subscribers)
+
+        Assert.True(subscribers.Count(s => s.From > 0 && s.From < Total - 1_000) >= 10, $"too few of {subscribers.Count} subscribers joined mid-stream");
+        foreach (var (subscriber, from) in subscribers)
         {
             var ids = Drain(subscriber);
-            Assert.Equal(20_000, ids[^1]);
-            for (var i = 1; i < ids.Count; i++)
-            {
-                Assert.Equal(ids[i - 1] + 1, ids[i]);
-            }
+            Assert.Equal(Enumerable.Range((int)from + 1, Total - (int)from).Select(i => (long)i), ids);
         }
     }
 
