@@ -11,7 +11,9 @@ namespace AiWebEngine.GraphQL;
 /// Refuses a document that is too large (<see cref="GraphQLOptions.MaxDocumentBytes"/>, before it is
 /// parsed), has too many syntax nodes, directives on one location or arguments on one field
 /// (<see cref="GraphQLOptions.MaxNodes"/>, <see cref="GraphQLOptions.MaxDirectivesPerField"/>,
-/// <see cref="GraphQLOptions.MaxArgumentsPerField"/>, see <see cref="DocumentSize"/>), is too deep, selects
+/// <see cref="GraphQLOptions.MaxArgumentsPerField"/>, <see cref="GraphQLOptions.MaxVariables"/>,
+/// <see cref="GraphQLOptions.MaxFragments"/>, <see cref="GraphQLOptions.MaxListValues"/>, see
+/// <see cref="DocumentSize"/>), is too deep, selects
 /// too many fields or uses too many aliases (<see cref="GraphQLOptions.MaxDepth"/>,
 /// <see cref="GraphQLOptions.MaxFields"/>, <see cref="GraphQLOptions.MaxAliases"/>) before GraphQL.NET
 /// validates it; and keeps at most <see cref="GraphQLOptions.MaxErrors"/> errors in any result.

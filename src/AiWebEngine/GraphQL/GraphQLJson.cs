@@ -12,14 +12,14 @@ namespace AiWebEngine.GraphQL;
 /// </summary>
 /// <remarks>
 /// Output is always a single line (strings escape their line breaks), so a result fits in one SSE
-/// <c>data:</c> line.
+/// <c>data:</c> line. Error messages are cut to <see cref="BoundedErrorInfoProvider.MaxMessageLength"/>.
 /// </remarks>
 internal sealed class GraphQLJson : GraphQLSerializer
 {
     public static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public GraphQLJson()
-        : base(static o => o.Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping)
+        : base(static o => o.Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, new BoundedErrorInfoProvider())
     {
     }
 

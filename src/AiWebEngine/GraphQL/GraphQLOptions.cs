@@ -114,6 +114,32 @@ public sealed class GraphQLOptions
     public int MaxArguments { get; set; } = 500;
 
     /// <summary>
+    /// Most variables one operation may declare. More is refused before validation with
+    /// <c>MAX_VARIABLES_EXCEEDED</c>: validation checks each definition against the others and against
+    /// every use. Default: 100.
+    /// </summary>
+    [Range(1, 100_000)]
+    public int MaxVariables { get; set; } = 100;
+
+    /// <summary>
+    /// Most fragment definitions in one document. More is refused before validation with
+    /// <c>MAX_FRAGMENTS_EXCEEDED</c>: validation looks each spread up among the definitions and compares
+    /// the fragments spread in one selection set pairwise. Default: 100 (graphql-js's full introspection
+    /// query defines 3).
+    /// </summary>
+    [Range(1, 100_000)]
+    public int MaxFragments { get; set; } = 100;
+
+    /// <summary>
+    /// Most values in one list literal (<c>[1, 2, 3]</c>), and most fields in one input object literal,
+    /// in the document (variables, which arrive as JSON, do not count). More is refused before
+    /// validation with <c>MAX_LIST_VALUES_EXCEEDED</c>: a list of the wrong type is checked item by item
+    /// and echoed in its error. Default: 1000.
+    /// </summary>
+    [Range(1, 1_000_000)]
+    public int MaxListValues { get; set; } = 1000;
+
+    /// <summary>
     /// Most errors one result holds; the rest are left out and one last error
     /// (<c>MAX_ERRORS_EXCEEDED</c>) says how many. Default: 100.
     /// </summary>

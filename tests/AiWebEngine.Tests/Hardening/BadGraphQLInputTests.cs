@@ -267,7 +267,7 @@ public sealed class BadGraphQLInputTests
     public async Task LongChainOfFragments_IsRefusedWithMaxDepthExceeded_WithoutOverflowingAStack()
     {
         // 25 000 fragments are about 900 KB: over the default document size, so that limit is raised here.
-        await using var host = await StartAsync(new() { ["AiWebEngine:GraphQL:MaxDocumentBytes"] = "1048576", ["AiWebEngine:GraphQL:MaxNodes"] = "1000000" });
+        await using var host = await StartAsync(new() { ["AiWebEngine:GraphQL:MaxDocumentBytes"] = "1048576", ["AiWebEngine:GraphQL:MaxNodes"] = "1000000", ["AiWebEngine:GraphQL:MaxFragments"] = "100000" });
         await using var canary = await Canary.ConnectAsync(host);
         var text = new StringBuilder("{ node { ...F0 } }");
         for (var i = 0; i < 25_000; i++)
@@ -416,8 +416,8 @@ public sealed class BadGraphQLInputTests
     public async Task DirectivesArgumentsAndNodes_JustOverTheDefaults_AreRefused_AndAtTheLimitGoOnToValidation()
     {
         await using var host = await StartAsync();
-        // 20 001 list values in about 40 KB: within the size limit, over the node limit.
-        var nodes = "{ echo(list: [" + string.Join(",", Enumerable.Repeat("1", 20_001)) + "]) }";
+        // 20 lists of 1 000 values in about 40 KB: within the size and list limits, over the node limit.
+        var nodes = "{ echo(list: [" + string.Join(",", Enumerable.Repeat("[" + string.Join(",", Enumerable.Repeat("1", 1000)) + "]", 20)) + "]) }";
 
         await AssertRefusedAsync(await QueryAsync(host, Directives(11)), "MAX_DIRECTIVES_EXCEEDED");
         await AssertRefusedAsync(await QueryAsync(host, Arguments(51)), "MAX_ARGUMENTS_EXCEEDED");
