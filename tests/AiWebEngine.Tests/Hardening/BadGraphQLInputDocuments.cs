@@ -52,6 +52,7 @@ public sealed class BadGraphQLInputDocuments(int seed)
     // The engine's defaults (AiWebEngine:GraphQL:MaxDepth, MaxFields), which the fuzz test runs with.
     private const int MaxDepth = 25;
     private const int MaxFields = 2000;
+    private const int MaxFragments = 100;
 
     private readonly Random _random = new(seed);
 
@@ -178,8 +179,8 @@ public sealed class BadGraphQLInputDocuments(int seed)
 
     private FuzzRequest FragmentChain()
     {
-        // At most about 36 bytes a fragment: 1 500 of them stay under MaxDocumentBytes (64 KiB).
-        var length = _random.Next(30, 1_500);
+        // About half the chains define more fragments than MaxFragments (100), the rest are refused by depth.
+        var length = _random.Next(30, 170);
         var text = new StringBuilder("{ node { ...F0 } }");
         for (var i = 0; i < length; i++)
         {
@@ -187,8 +188,8 @@ public sealed class BadGraphQLInputDocuments(int seed)
         }
 
         text.Append($" fragment F{length} on Node {{ name }}");
-        // node, length + 1 spreads, name: always deeper than the limit.
-        return new FuzzRequest("fragment chain", Body(text.ToString()), MaxDepthExceeded);
+        // length + 1 fragments; node, length + 1 spreads, name: always deeper than the depth limit.
+        return new FuzzRequest("fragment chain", Body(text.ToString()), length + 1 > MaxFragments ? "MAX_FRAGMENTS_EXCEEDED" : MaxDepthExceeded);
     }
 
     private FuzzRequest FragmentCycle()
