@@ -320,9 +320,11 @@ public sealed class ClusterPromiseTests
         var live = await ReadAsync(onA, Sent);
         Assert.Equal(Enumerable.Range(0, Sent).Select(i => $"m{i}"), live.Select(f => f.Data));
 
-        // MAXLEN ~: at least StreamLength, and at most one of Redis's stream nodes (100 entries) more.
+        // The reader trims (XTRIM MAXLEN ~) once caught up, just after it has read: MAXLEN ~ keeps at
+        // least StreamLength, and at most one of Redis's stream nodes (100 entries) more.
         using var redisClient = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
-        var kept = await redisClient.GetDatabase().StreamLengthAsync("aiwebengine:topic:stream:/chat");
+        long kept = 0;
+        await WaitUntilAsync(async () => (kept = await redisClient.GetDatabase().StreamLengthAsync("aiwebengine:topic:stream:/chat")) <= StreamLength + 100, "the caught-up reader has trimmed the topic");
         Assert.InRange(kept, StreamLength, StreamLength + 100);
 
         // An instance that never followed the topic replays from Redis: the newest `kept` messages, in
@@ -354,5 +356,26 @@ public sealed class ClusterPromiseTests
         await BurstAsync(a.Client, "m", Sent);
 
         Assert.Equal(Enumerable.Range(0, Sent).Select(i => $"m{i}"), (await ReadAsync(onA, Sent)).Select(f => f.Data));
+    }
+
+    /// <summary>
+    /// README: the writer only caps a topic at about 16 × StreamLength (its readers trim it to
+    /// StreamLength once caught up), so a topic that no instance follows (no reader ever trims it) still
+    /// cannot grow without bound, and holds more than StreamLength for a reader that is behind.
+    /// </summary>
+    [Fact]
+    public async Task ATopicNoInstanceFollows_IsCappedAtSixteenTimesStreamLength_NotTrimmedToStreamLengthByTheWriter()
+    {
+        const int StreamLength = 16;
+        const int Cap = 16 * StreamLength;
+        await using var redis = await RedisServer.StartAsync();
+        await using var a = await StartAsync(redis, extra: ("AiWebEngine:Bus:StreamLength", StreamLength.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+
+        await BurstAsync(a.Client, "m", 1_000);
+        await WaitUntilAsync(() => Task.FromResult(Bus(a).OutboxCount == 0), "the outbox drains");
+
+        // MAXLEN ~: at least the cap, and at most one of Redis's stream nodes (100 entries) more.
+        using var redisClient = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
+        Assert.InRange(await redisClient.GetDatabase().StreamLengthAsync("aiwebengine:topic:stream:/chat"), Cap, Cap + 100);
     }
 }

@@ -24,9 +24,19 @@ public sealed class BusOptions
     public string KeyPrefix { get; set; } = "aiwebengine:";
 
     /// <summary>
-    /// Messages each topic keeps in Redis (<c>XADD … MAXLEN ~</c>): what an instance that lost Redis
-    /// for a while can still catch up on. Default: 10 000.
+    /// Messages each topic keeps in Redis (about, the trim is approximate) once read: what an instance
+    /// that lost Redis for a while, or fell behind, can still catch up on. Default: 10 000.
     /// </summary>
+    /// <remarks>
+    /// Every instance, the sending one included, delivers a topic's messages only as it reads them back,
+    /// so the writer's <c>XADD</c> does not trim to this: it caps a topic at about 16 × this value (the
+    /// most a topic holds, also when no instance follows it). Each instance that has caught up with a
+    /// topic (a read returned fewer entries than it asked for) trims it with
+    /// <c>XTRIM MAXLEN ~ StreamLength</c>, only while the entry it read last is still the newest. So an
+    /// instance never loses a message to its own trim, nor to the cap unless more than 16 × this arrive
+    /// before its reader reads them; a peer more than this many entries behind an instance that trims
+    /// loses the oldest it had not read.
+    /// </remarks>
     [Range(16, 10_000_000)]
     public int StreamLength { get; set; } = 10_000;
 

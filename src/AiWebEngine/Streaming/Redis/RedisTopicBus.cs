@@ -15,8 +15,8 @@ namespace AiWebEngine.Streaming.Redis;
 /// <remarks>
 /// <para>
 /// Publishing queues the message in a local outbox and returns at once; one writer sends the outbox
-/// to Redis in batches, each batch one Lua script (<c>XADD … MAXLEN ~</c> per message, one
-/// <c>PUBLISH</c> per topic on <c>{prefix}notify</c>). A batch carries a unique marker key set with
+/// to Redis in batches, each batch one Lua script (<c>XADD … MAXLEN ~ 16 × StreamLength</c> per
+/// message, one <c>PUBLISH</c> per topic on <c>{prefix}notify</c>). A batch carries a unique marker key set with
 /// <c>NX</c>, so a batch resent after a lost reply is not added twice. While Redis is unreachable the
 /// outbox keeps the messages, in order, up to <see cref="BusOptions.OutboxCapacity"/>.
 /// </para>
@@ -28,6 +28,16 @@ namespace AiWebEngine.Streaming.Redis;
 /// and when the connection comes back. Each entry therefore crosses Redis once per instance, becomes
 /// one <see cref="BusMessage"/> (its SSE frame encoded once) and is queued to the local subscribers in
 /// stream order; a message at or below the last id is never delivered twice.
+/// </para>
+/// <para>
+/// Trimming: every instance delivers a topic's messages, its own included, only as it reads them back,
+/// so the writer must not trim entries no reader has read yet. The writer's <c>XADD</c> therefore only
+/// caps a topic at <see cref="HardCapFactor"/> × <see cref="BusOptions.StreamLength"/> (a stream never
+/// grows without bound), and each reader that has caught up with a topic (a read returned fewer entries
+/// than it asked for) trims it to <c>XTRIM MAXLEN ~ StreamLength</c>, in one script with the check that
+/// the last entry it read is still the newest (else it skips: the next caught-up read trims). An instance
+/// thus never loses an entry to its own trim, nor to the cap while it reads within 16 × StreamLength;
+/// a peer more than <c>StreamLength</c> entries behind the instance that trims loses the oldest of them.
 /// </para>
 /// <para>
 /// No request thread waits for Redis: following a topic only starts the seed on the thread pool. Ids
@@ -46,10 +56,17 @@ internal sealed partial class RedisTopicBus : ITopicBus, IDisposable
     private const int MaxBatchBytes = 1024 * 1024;
     private const int ReadCount = 1000;
 
+    /// <summary>
+    /// The writer keeps at most this many times <see cref="BusOptions.StreamLength"/> entries per topic
+    /// (approximately); the readers trim to <see cref="BusOptions.StreamLength"/> once caught up.
+    /// </summary>
+    internal const int HardCapFactor = 16;
+
     // Entries per XREVRANGE of a seed: a page of large entries costs memory until it is filtered.
     private const int SeedPage = 32;
 
-    // KEYS[1] batch marker, KEYS[2..] stream keys; ARGV[1] MAXLEN, ARGV[2] notify channel,
+    // KEYS[1] batch marker, KEYS[2..] stream keys; ARGV[1] MAXLEN (the hard cap, HardCapFactor ×
+    // StreamLength: never StreamLength itself, which would drop entries before any reader got them), ARGV[2] notify channel,
     // ARGV[3] marker TTL (s), then per message: data, filter ('' for none), topic.
     private const string AppendScript = """
         if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[3]) then return 0 end
@@ -64,6 +81,15 @@ internal sealed partial class RedisTopicBus : ITopicBus, IDisposable
           end
         end
         return #KEYS - 1
+        """;
+
+    // KEYS[1] stream key; ARGV[1] MAXLEN (StreamLength), ARGV[2] the id of the last entry this reader
+    // has read. Trims only while that is still the newest entry: atomically, so an XADD batch that lands
+    // between the reader's XREAD and this script is never trimmed before the reader has read it.
+    private const string TrimScript = """
+        local newest = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)[1]
+        if not newest or newest[1] ~= ARGV[2] then return -1 end
+        return redis.call('XTRIM', KEYS[1], 'MAXLEN', '~', ARGV[1])
         """;
 
     private readonly RedisBackplane _redis;
@@ -350,6 +376,12 @@ internal sealed partial class RedisTopicBus : ITopicBus, IDisposable
         {
             // After the last entry read, valid or not: a bad entry is skipped once, never read again.
             var entries = await _redis.Database.StreamReadAsync(followed.Key, followed.Cursor, ReadCount);
+
+            // Caught up: every entry up to the end of the stream is in hand. Trimmed only if nothing was
+            // added since (TrimScript), so this instance loses nothing to its own trim. Sent before
+            // delivering (the entries are already read), awaited after.
+            var caughtUp = entries.Length < ReadCount;
+            var trim = caughtUp && entries.Length > 0 ? TrimAsync(followed, entries[^1].Id) : Task.CompletedTask;
             foreach (var entry in entries)
             {
                 followed.Cursor = entry.Id;
@@ -359,10 +391,28 @@ internal sealed partial class RedisTopicBus : ITopicBus, IDisposable
                 }
             }
 
-            if (entries.Length < ReadCount)
+            await trim;
+            if (caughtUp)
             {
                 return;
             }
+        }
+    }
+
+    /// <summary>
+    /// Trims a topic to about <see cref="BusOptions.StreamLength"/> entries if <paramref name="last"/> is
+    /// still its newest entry (never throws: a trim skipped or failed now happens at a later caught-up
+    /// read, and the writer's hard cap holds meanwhile).
+    /// </summary>
+    private async Task TrimAsync(FollowedTopic followed, RedisValue last)
+    {
+        try
+        {
+            await _redis.Database.ScriptEvaluateAsync(TrimScript, [followed.Key], [_options.StreamLength, last]);
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            TrimFailed(_logger, followed.Name, e.Message);
         }
     }
 
@@ -399,7 +449,7 @@ internal sealed partial class RedisTopicBus : ITopicBus, IDisposable
                 var keys = new RedisKey[batch.Count + 1];
                 var values = new RedisValue[3 + batch.Count * 3];
                 keys[0] = marker;
-                values[0] = _options.StreamLength;
+                values[0] = (long)_options.StreamLength * HardCapFactor;
                 values[1] = _redis.Prefix + "notify";
                 values[2] = 120;
                 for (var i = 0; i < batch.Count; i++)
@@ -473,6 +523,9 @@ internal sealed partial class RedisTopicBus : ITopicBus, IDisposable
 
     [LoggerMessage(EventId = 1714, Level = LogLevel.Warning, Message = "Deleting the Redis stream of completed topic {Topic} failed: {Error}; its kept messages stay until trimmed")]
     private static partial void DeleteFailed(ILogger logger, string topic, string error);
+
+    [LoggerMessage(EventId = 1715, Level = LogLevel.Debug, Message = "Trimming the Redis stream of topic {Topic} failed: {Error}; trimmed at its next caught-up read")]
+    private static partial void TrimFailed(ILogger logger, string topic, string error);
 
     [LoggerMessage(EventId = 1713, Level = LogLevel.Error, Message = "The Redis stream entry {Id} of topic {Topic} cannot be a bus message: {Problem}; skipped")]
     private static partial void BadEntry(ILogger logger, string id, string topic, string problem);
