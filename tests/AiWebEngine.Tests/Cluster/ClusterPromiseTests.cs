@@ -64,27 +64,11 @@ public sealed class ClusterPromiseTests
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
     }
 
-    private static async Task<List<SseFrame>> ReadAsync(SseReader client, int count)
-    {
-        await client.ReadMessagesAsync(count, Patience);
-        return [.. client.Messages.Take(count)];
-    }
+    private static Task<List<SseFrame>> ReadAsync(SseReader client, int count) => ClusterWaits.ReadAsync(client, count, Patience);
 
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + Patience;
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "timed out waiting until " + what);
-            await Task.Delay(50);
-        }
-    }
+    private static Task WaitUntilAsync(Func<Task<bool>> condition, string what) => ClusterWaits.WaitUntilAsync(condition, what, Patience);
 
-    private static async Task<string> ReadyStatusAsync(EngineHost host)
-    {
-        using var json = JsonDocument.Parse(await host.Client.GetStringAsync("/health/ready"));
-        return json.RootElement.GetProperty("checks").GetProperty("redis").GetProperty("status").GetString()!;
-    }
+    private static Task<string> ReadyStatusAsync(EngineHost host) => ClusterWaits.ReadyStatusAsync(host);
 
     private static RedisTopicBus Bus(EngineHost host) => (RedisTopicBus)host.Services.GetService(typeof(ITopicBus))!;
 

@@ -36,15 +36,7 @@ public sealed class RedisTrustTests
         return await EngineHost.StartAsync(new Dictionary<string, string> { ["chat.js"] = Chat }, settings, kestrel: true, time: time);
     }
 
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + Patience;
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "timed out waiting until " + what);
-            await Task.Delay(50);
-        }
-    }
+    private static Task WaitUntilAsync(Func<Task<bool>> condition, string what) => ClusterWaits.WaitUntilAsync(condition, what, Patience);
 
     private static async Task<bool> ServesAsync(EngineHost host, string path, string body)
     {
