@@ -112,6 +112,7 @@ public static class AiWebEngineServiceCollectionExtensions
         });
         MetricsEndpoint.AddServices(services);
         services.AddRouting();
+        AiWebEngine.Security.EngineAuthentication.Add(services);
 
         return new AiWebEngineBuilder(services);
     }
