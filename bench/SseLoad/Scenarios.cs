@@ -533,7 +533,8 @@ internal static class Scenarios
                 "epoll" => Pollers(o.Int("pollers", 1), o.Int("receive-buffer", receiveBuffer)),
                 "uring" => Uring(o, o.Int("pollers", 1), o.Int("receive-buffer", receiveBuffer)),
                 _ => null,
-            });
+            },
+            o.String("jwt-key", "") is { Length: > 0 } key ? new BenchTokens(key, o.String("jwt-issuer", "bench"), o.String("jwt-audience", "bench")) : null);
     }
 
     /// <summary>

@@ -274,6 +274,12 @@ internal sealed class SseClient(int index, ClientConfig config)
         var request = new StringBuilder()
             .Append("GET ").Append(config.Path).Append(" HTTP/1.1\r\nHost: 127.0.0.1:").Append(config.Port)
             .Append("\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\n");
+        if (config.Tokens is { } tokens)
+        {
+            // Each client is its own signed-in user (sub user-<index>): the authenticated bench.
+            request.Append("Authorization: Bearer ").Append(tokens.For(index)).Append("\r\n");
+        }
+
         if (lastEventId > 0)
         {
             request.Append("Last-Event-ID: ").Append(lastEventId).Append("\r\n");
@@ -699,4 +705,5 @@ internal sealed record ClientConfig(
     bool Reconnect,
     int? ReconnectDelayMilliseconds,
     double MicrosecondsPerTick,
-    IReceivePoller[]? Pollers);
+    IReceivePoller[]? Pollers,
+    BenchTokens? Tokens = null);
