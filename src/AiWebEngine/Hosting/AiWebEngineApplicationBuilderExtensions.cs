@@ -18,8 +18,7 @@ public static class AiWebEngineApplicationBuilderExtensions
 {
     /// <summary>
     /// Adds the engine's middleware: request ids on every response, JSON bodies for the
-    /// framework's empty error responses, WebSockets (for GraphQL subscriptions), and the stream paths
-    /// scripts register. Call it first.
+    /// framework's empty error responses and WebSockets (for GraphQL subscriptions). Call it first.
     /// </summary>
     public static IApplicationBuilder UseAiWebEngine(this IApplicationBuilder app)
     {
@@ -33,12 +32,11 @@ public static class AiWebEngineApplicationBuilderExtensions
         {
             KeepAliveInterval = app.ApplicationServices.GetRequiredService<IOptions<GraphQLOptions>>().Value.KeepAliveInterval,
         });
-        app.UseMiddleware<StreamMiddleware>();
         return app;
     }
 
     /// <summary>
-    /// Maps the routes that scripts register, the GraphQL transports (<c>/graphql</c>, <c>/graphql/sse</c>,
+    /// Maps the routes and stream paths that scripts register, the GraphQL transports (<c>/graphql</c>, <c>/graphql/sse</c>,
     /// <c>/graphql/schema.graphql</c>), <c>GET /health</c>, <c>/health/live</c>, <c>/health/ready</c>,
     /// <c>GET /metrics</c> and the management API under <c>/engine</c> (admins only).
     /// </summary>
@@ -47,8 +45,8 @@ public static class AiWebEngineApplicationBuilderExtensions
         ArgumentNullException.ThrowIfNull(endpoints);
         EnsureAdded(endpoints.ServiceProvider);
 
-        var scripts = endpoints.ServiceProvider.GetRequiredService<ScriptEndpointDataSource>();
-        endpoints.DataSources.Add(scripts);
+        endpoints.DataSources.Add(endpoints.ServiceProvider.GetRequiredService<StreamEndpointDataSource>());
+        endpoints.DataSources.Add(endpoints.ServiceProvider.GetRequiredService<ScriptEndpointDataSource>());
 
         var health = endpoints.ServiceProvider.GetRequiredService<HealthReport>();
         var group = endpoints.MapGroup("");

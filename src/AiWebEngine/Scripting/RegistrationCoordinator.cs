@@ -9,8 +9,8 @@ namespace AiWebEngine.Scripting;
 /// stages, and the single step in which a loaded version's registrations replace its predecessor's.
 /// </summary>
 /// <remarks>
-/// Routes and streams share one path space: a stream path answers GET only (other methods get
-/// 405), so no route of any method may use the same path.
+/// Routes and streams share one path space: a stream path answers every method (GET opens it, the
+/// others get 405), so no route of any method may use the same path (<see cref="StreamPath.Collides"/>).
 /// </remarks>
 internal sealed class RegistrationCoordinator(RouteTable routes, StreamRegistry streams, GraphQLRegistry graphQL) : IScriptRegistrar
 {
@@ -47,7 +47,7 @@ internal sealed class RegistrationCoordinator(RouteTable routes, StreamRegistry 
                 return full;
             }
 
-            if (StreamOnShape(routePath.Shape, instance) is { } stream)
+            if (StreamOnPath(routePath, instance) is { } stream)
             {
                 return $"{path} is a stream path (registered by {stream.Owner}); a stream answers GET only, so no route may use its path";
             }
@@ -69,7 +69,7 @@ internal sealed class RegistrationCoordinator(RouteTable routes, StreamRegistry 
 
     public string? RegisterStream(ScriptInstance instance, string path)
     {
-        if (StreamRegistry.Validate(path) is { } error)
+        if (StreamPath.Validate(path) is { } error)
         {
             return error;
         }
@@ -87,7 +87,7 @@ internal sealed class RegistrationCoordinator(RouteTable routes, StreamRegistry 
                 return full;
             }
 
-            if (RouteOnShape(path.ToLowerInvariant(), instance) is { } route)
+            if (RouteOnPath(path, instance) is { } route)
             {
                 return $"{path} is already a route ({route.Method} {route.Path.Path}, registered by {route.Owner}); a stream needs a path of its own";
             }
@@ -95,10 +95,10 @@ internal sealed class RegistrationCoordinator(RouteTable routes, StreamRegistry 
             switch (instance.State)
             {
                 case ScriptInstanceState.Loading:
-                    instance.Staged.AddStream(path);
+                    instance.Staged.AddStream(new StreamRegistration(path, instance.Uri));
                     return Counted(instance, isNew);
                 case ScriptInstanceState.Active:
-                    return streams.Add(instance.Uri, path) is { } other ? $"stream {path} is already registered by {other}" : Counted(instance, isNew);
+                    return streams.Add(new StreamRegistration(path, instance.Uri)) is { } other ? $"stream {path} is already registered by {other}" : Counted(instance, isNew);
                 default:
                     return Replaced;
             }
@@ -170,7 +170,7 @@ internal sealed class RegistrationCoordinator(RouteTable routes, StreamRegistry 
             .ToList();
         lock (_sync)
         {
-            if (streams.FindConflict(instance.Uri, instance.Staged.Streams) is { } conflict)
+            if (streams.FindConflict(instance.Uri, instance.Staged.Streams.Select(s => s.Path)) is { } conflict)
             {
                 throw new ScriptFailedException(instance.Uri, $"registerWebStream: stream {conflict.Path} is already registered by {conflict.Owner}");
             }
@@ -236,43 +236,45 @@ internal sealed class RegistrationCoordinator(RouteTable routes, StreamRegistry 
 
     private const string Replaced = "this version of the script has been replaced or unloaded; its registrations are ignored";
 
-    // A stream of another script, or of this script's serving version, on the literal path of a route shape.
-    private (string Path, string Owner)? StreamOnShape(string shape, ScriptInstance instance)
+    // A stream of another script, or of this script's serving version or staged one, that shares the route's path.
+    private (string Path, string Owner)? StreamOnPath(RoutePath route, ScriptInstance instance)
     {
-        foreach (var (path, owner) in streams.Snapshot)
+        foreach (var (path, stream) in streams.Snapshot)
         {
-            if (path.Equals(shape, StringComparison.OrdinalIgnoreCase) && (owner != instance.Uri || instance.State == ScriptInstanceState.Active))
+            if (StreamPath.Collides(route, path) && (stream.Owner != instance.Uri || instance.State == ScriptInstanceState.Active))
             {
-                return (path, owner);
+                return (path, stream.Owner);
             }
         }
 
-        foreach (var path in instance.Staged.Streams)
+        foreach (var stream in instance.Staged.Streams)
         {
-            if (path.Equals(shape, StringComparison.OrdinalIgnoreCase))
+            if (StreamPath.Collides(route, stream.Path))
             {
-                return (path, instance.Uri);
+                return (stream.Path, instance.Uri);
             }
         }
 
         return null;
     }
 
-    private ScriptRoute? RouteOnShape(string shape, ScriptInstance instance)
+    // A route of another script, or of this script's serving version or staged one, that shares the stream's path.
+    private ScriptRoute? RouteOnPath(string streamPath, ScriptInstance instance)
     {
         foreach (var route in routes.Snapshot.Values)
         {
-            if (route.Path.Shape == shape && (route.Owner != instance.Uri || instance.State == ScriptInstanceState.Active))
+            if (StreamPath.Collides(route.Path, streamPath) && (route.Owner != instance.Uri || instance.State == ScriptInstanceState.Active))
             {
                 return route;
             }
         }
 
-        foreach (var (_, route) in instance.Staged.Routes)
+        foreach (var (_, staged) in instance.Staged.Routes)
         {
-            if (route.Path.Equals(shape, StringComparison.OrdinalIgnoreCase))
+            var route = new ScriptRoute(RoutePath.TryParse(staged.Path, out _)!, staged.Method, staged.HandlerRef, instance);
+            if (StreamPath.Collides(route.Path, streamPath))
             {
-                return new ScriptRoute(RoutePath.TryParse(route.Path, out _)!, route.Method, route.HandlerRef, instance);
+                return route;
             }
         }
 

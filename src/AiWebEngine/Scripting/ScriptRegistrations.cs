@@ -10,7 +10,7 @@ internal sealed record RouteRegistration(string Path, string Method, string Hand
 internal sealed class ScriptRegistrations
 {
     private readonly Dictionary<string, RouteRegistration> _routes = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _streams = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, AiWebEngine.Streaming.StreamRegistration> _streams = new(StringComparer.Ordinal);
     private readonly Dictionary<(AiWebEngine.GraphQL.GraphQLFieldKind, string), AiWebEngine.GraphQL.GraphQLField> _graphQL = [];
 
     /// <summary>Adds a route, replacing the script's own earlier one with the same key.</summary>
@@ -20,14 +20,14 @@ internal sealed class ScriptRegistrations
 
     public bool HasRoute(string key) => _routes.ContainsKey(key);
 
-    public bool HasStream(string path) => _streams.Contains(path);
+    public bool HasStream(string path) => _streams.ContainsKey(path);
 
     public bool HasGraphQL(AiWebEngine.GraphQL.GraphQLFieldKind kind, string name) => _graphQL.ContainsKey((kind, name));
 
     /// <summary>Adds a stream path (a second registration of the same path is a no-op).</summary>
-    public void AddStream(string path) => _streams.Add(path);
+    public void AddStream(AiWebEngine.Streaming.StreamRegistration stream) => _streams.TryAdd(stream.Path, stream);
 
-    public IReadOnlyCollection<string> Streams => _streams;
+    public IReadOnlyCollection<AiWebEngine.Streaming.StreamRegistration> Streams => _streams.Values;
 
     /// <summary>Adds a GraphQL field, replacing the script's own earlier one of the same kind and name.</summary>
     public void AddGraphQL(AiWebEngine.GraphQL.GraphQLField field) => _graphQL[(field.Kind, field.Name)] = field;
