@@ -23,13 +23,19 @@ internal static class ErrorResponse
             return;
         }
 
-        // An error body replaces whatever a handler had set (but Allow, which a 405 needs); the
-        // status-code-pages middleware must not write a second one.
+        // An error body replaces whatever a handler had set (but Allow, which a 405 needs, and the
+        // WWW-Authenticate challenge of a 401); the status-code-pages middleware must not write a second one.
         var allow = context.Response.Headers.Allow;
+        var challenge = context.Response.Headers.WWWAuthenticate;
         context.Response.Clear();
         if (allow.Count > 0)
         {
             context.Response.Headers.Allow = allow;
+        }
+
+        if (challenge.Count > 0 && status == StatusCodes.Status401Unauthorized)
+        {
+            context.Response.Headers.WWWAuthenticate = challenge;
         }
 
         if (context.Features.Get<IStatusCodePagesFeature>() is { } pages)

@@ -19,9 +19,11 @@ internal sealed partial class GraphQLExecutor
     private readonly IGraphQLSchemaProvider _schemas;
     private readonly ILogger<GraphQLExecutor> _logger;
     private readonly EngineMetrics? _metrics;
+    private readonly bool _exposeCredentials;
 
-    public GraphQLExecutor(IGraphQLSchemaProvider schemas, DocumentCache cache, DocumentLimits limits, GraphQLJson json, ILogger<GraphQLExecutor> logger, EngineMetrics? metrics = null)
+    public GraphQLExecutor(IGraphQLSchemaProvider schemas, DocumentCache cache, DocumentLimits limits, GraphQLJson json, ILogger<GraphQLExecutor> logger, EngineMetrics? metrics = null, Microsoft.Extensions.Options.IOptions<Scripting.ScriptOptions>? scripts = null)
     {
+        _exposeCredentials = scripts?.Value.ExposeCredentials ?? false;
         _metrics = metrics;
         _schemas = schemas;
         _executer = new DocumentExecuter(limits.Builder, new DocumentValidator(), new DefaultExecutionStrategySelector(), [cache, limits]);
@@ -70,7 +72,7 @@ internal sealed partial class GraphQLExecutor
         };
         if (headers is not null)
         {
-            options.UserContext[ScriptFieldResolvers.HeadersKey] = LowerCaseHeaders(headers);
+            options.UserContext[ScriptFieldResolvers.HeadersKey] = LowerCaseHeaders(headers, _exposeCredentials);
         }
 
         if (role is not null)
@@ -93,12 +95,18 @@ internal sealed partial class GraphQLExecutor
     };
 
     /// <summary>The request headers as resolvers see them in <c>context.headers</c>: lower-case names, comma-joined values.</summary>
-    private static KeyValuePair<string, string>[] LowerCaseHeaders(IHeaderDictionary headers)
+    /// <remarks>The credential headers are left out unless <see cref="Scripting.ScriptOptions.ExposeCredentials"/> (scripts see <c>context.user</c>).</remarks>
+    private static KeyValuePair<string, string>[] LowerCaseHeaders(IHeaderDictionary headers, bool exposeCredentials)
     {
         var copy = new KeyValuePair<string, string>[headers.Count];
         var i = 0;
         foreach (var (name, value) in headers)
         {
+            if (!exposeCredentials && Security.Credentials.IsCredentialHeader(name))
+            {
+                continue;
+            }
+
             copy[i++] = KeyValuePair.Create(LowerCaseNames.Of(name), value.ToString());
         }
 

@@ -12,7 +12,7 @@ namespace AiWebEngine.GraphQL;
 
 /// <summary>
 /// Binds root fields to their script resolvers: <c>resolver(args, context)</c> with
-/// <c>context = { fieldName, operationName, headers }</c>; subscriptions to their bus topic.
+/// <c>context = { fieldName, operationName, headers, user }</c>; subscriptions to their bus topic.
 /// </summary>
 internal sealed class ScriptFieldResolvers(ITopicBus bus, Func<GraphQLFieldKind, string, GraphQLField?> current)
 {
@@ -165,6 +165,9 @@ internal sealed class ScriptFieldResolvers(ITopicBus bus, Func<GraphQLFieldKind,
             }
 
             json.WriteEndObject();
+
+            json.WritePropertyName("user");
+            Security.ScriptUser.Write(json, context.User);
             json.WriteEndObject();
         });
 

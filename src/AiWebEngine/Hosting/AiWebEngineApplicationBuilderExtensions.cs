@@ -18,7 +18,8 @@ public static class AiWebEngineApplicationBuilderExtensions
 {
     /// <summary>
     /// Adds the engine's middleware: request ids on every response, JSON bodies for the
-    /// framework's empty error responses and WebSockets (for GraphQL subscriptions). Call it first.
+    /// framework's empty error responses, WebSockets (for GraphQL subscriptions), routing,
+    /// authentication and authorization. Call it first.
     /// </summary>
     public static IApplicationBuilder UseAiWebEngine(this IApplicationBuilder app)
     {
@@ -32,6 +33,12 @@ public static class AiWebEngineApplicationBuilderExtensions
         {
             KeepAliveInterval = app.ApplicationServices.GetRequiredService<IOptions<GraphQLOptions>>().Value.KeepAliveInterval,
         });
+        // Routing, then who is calling, then what they may do. CORS, the cross-site check and the rate
+        // limiter sit between authentication and authorization: they need the caller, and a refused
+        // request must not reach an endpoint's authorization (or a script).
+        app.UseRouting();
+        app.UseAuthentication();
+        app.UseAuthorization();
         return app;
     }
 

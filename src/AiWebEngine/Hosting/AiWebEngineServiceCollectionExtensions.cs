@@ -86,6 +86,7 @@ public static class AiWebEngineServiceCollectionExtensions
         services.AddSingleton<ScriptWatchdog>();
         services.AddSingleton<ScriptLogger>();
         services.AddSingleton<RouteTable>();
+        services.AddSingleton<ScriptStreams>();
         services.AddSingleton<RegistrationCoordinator>();
         services.AddSingleton<ScriptManager>();
         services.AddSingleton<ScriptDirectory>();
@@ -115,6 +116,7 @@ public static class AiWebEngineServiceCollectionExtensions
         });
         MetricsEndpoint.AddServices(services);
         services.AddRouting();
+        AiWebEngine.Security.EngineAuthentication.Add(services);
 
         return new AiWebEngineBuilder(services);
     }

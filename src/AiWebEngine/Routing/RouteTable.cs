@@ -3,7 +3,7 @@ using AiWebEngine.Scripting;
 namespace AiWebEngine.Routing;
 
 /// <summary>A route that serves: its path, method, handler and the script version that owns it.</summary>
-internal sealed record ScriptRoute(RoutePath Path, string Method, string HandlerRef, ScriptInstance Instance)
+internal sealed record ScriptRoute(RoutePath Path, string Method, string HandlerRef, ScriptInstance Instance, RegistrationOptions Options)
 {
     public string Owner => Instance.Uri;
 

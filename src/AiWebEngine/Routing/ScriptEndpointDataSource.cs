@@ -1,3 +1,5 @@
+using AiWebEngine.Security;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Routing.Patterns;
 using Microsoft.Extensions.Primitives;
 
@@ -81,11 +83,28 @@ internal sealed class ScriptEndpointDataSource : EndpointDataSource, IDisposable
             };
             builder.Metadata.Add(new HttpMethodMetadata([route.Method]));
             builder.Metadata.Add(route);
+            AddAccess(builder, route.Options.Auth);
             endpoints.Add(builder.Build());
         }
 
         return endpoints;
     }
+
+    /// <summary>
+    /// Puts a registration's <c>auth</c> rule on its endpoint, where ASP.NET Core's authorization middleware
+    /// enforces it before the script runs (and <see cref="AccessRefusals"/> words the refusal).
+    /// </summary>
+    public static void AddAccess(EndpointBuilder builder, AccessRule? rule)
+    {
+        foreach (var metadata in AccessMetadata(rule))
+        {
+            builder.Metadata.Add(metadata);
+        }
+    }
+
+    /// <summary>The endpoint metadata of a registration's <c>auth</c> rule: the rule and its policy (none without a rule). Stream endpoints carry the same.</summary>
+    public static IEnumerable<object> AccessMetadata(AccessRule? rule) =>
+        rule is null ? [] : [rule, rule.Policy is { } policy ? policy : new AuthorizeAttribute(rule.PolicyName!)];
 
     public void Dispose()
     {

@@ -1,6 +1,8 @@
 using System.Buffers;
 using System.Text;
 using System.Text.Json;
+using AiWebEngine.Scripting;
+using AiWebEngine.Security;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Net.Http.Headers;
 
@@ -8,8 +10,12 @@ namespace AiWebEngine.Routing;
 
 /// <summary>
 /// Builds the <c>req</c> object a handler receives, as JSON:
-/// <c>{ method, path, query, form, headers, body, params }</c>.
+/// <c>{ method, path, query, form, headers, body, params, user }</c>.
 /// </summary>
+/// <remarks>
+/// Invariant: unless the operator opts in (<see cref="ScriptOptions.ExposeCredentials"/>), no credential reaches
+/// the script: the <c>Authorization</c> and <c>Cookie</c> headers are left out, and <c>user</c> says who proved what.
+/// </remarks>
 internal static class ScriptRequest
 {
     /// <summary>
@@ -62,7 +68,7 @@ internal static class ScriptRequest
     private static bool HasBody(HttpRequest request) =>
         request.Headers.TransferEncoding.Count > 0 || !HttpMethods.IsGet(request.Method) && !HttpMethods.IsHead(request.Method);
 
-    public static async Task<string> ToJsonAsync(HttpContext context, byte[] body)
+    public static async Task<string> ToJsonAsync(HttpContext context, byte[] body, bool exposeCredentials = false)
     {
         var request = context.Request;
         var buffer = new ArrayBufferWriter<byte>(512 + body.Length * 2);
@@ -87,6 +93,11 @@ internal static class ScriptRequest
             json.WriteStartObject("headers");
             foreach (var (name, values) in request.Headers)
             {
+                if (!exposeCredentials && Credentials.IsCredentialHeader(name))
+                {
+                    continue;
+                }
+
                 json.WriteString(name.ToLowerInvariant(), values.ToString());
             }
 
@@ -101,6 +112,9 @@ internal static class ScriptRequest
             }
 
             json.WriteEndObject();
+
+            json.WritePropertyName("user");
+            ScriptUser.Write(json, context.User);
             json.WriteEndObject();
         }
 

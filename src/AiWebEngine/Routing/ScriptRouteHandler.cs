@@ -13,12 +13,13 @@ namespace AiWebEngine.Routing;
 /// line go into <c>details</c> only for the administrator (<see cref="IAdminCallers"/>), because a
 /// script's error text can carry anything it was handling. The log has the full error with the request id.
 /// </remarks>
-internal sealed partial class ScriptRouteHandler(RouteTable table, IAdminCallers admins, IOptions<HttpOptions> options, ILogger<ScriptRouteHandler> logger)
+internal sealed partial class ScriptRouteHandler(RouteTable table, IAdminCallers admins, IOptions<HttpOptions> options, IOptions<ScriptOptions> scripts, ILogger<ScriptRouteHandler> logger)
 {
     private const string DefaultContentType = "text/plain; charset=utf-8";
     private static readonly TimeSpan BusyRetryAfter = TimeSpan.FromSeconds(1);
 
     private readonly int _maxBody = options.Value.MaxRequestBodyBytes;
+    private readonly bool _exposeCredentials = scripts.Value.ExposeCredentials;
 
     public async Task HandleAsync(HttpContext context, ScriptRoute route)
     {
@@ -31,7 +32,7 @@ internal sealed partial class ScriptRouteHandler(RouteTable table, IAdminCallers
             return;
         }
 
-        var request = await ScriptRequest.ToJsonAsync(context, body);
+        var request = await ScriptRequest.ToJsonAsync(context, body, _exposeCredentials);
         ScriptResponse response;
         try
         {

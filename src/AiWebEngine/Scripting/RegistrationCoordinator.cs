@@ -12,14 +12,24 @@ namespace AiWebEngine.Scripting;
 /// Routes and streams share one path space: a stream path answers every method (GET opens it, the
 /// others get 405), so no route of any method may use the same path (<see cref="StreamPath.Collides"/>).
 /// </remarks>
-internal sealed class RegistrationCoordinator(RouteTable routes, StreamRegistry streams, GraphQLRegistry graphQL) : IScriptRegistrar
+internal sealed class RegistrationCoordinator(
+    RouteTable routes,
+    StreamRegistry streams,
+    ScriptStreams scriptStreams,
+    GraphQLRegistry graphQL,
+    Microsoft.AspNetCore.Authorization.IAuthorizationPolicyProvider policies) : IScriptRegistrar
 {
     private static readonly string[] Methods = ["GET", "POST", "PUT", "DELETE", "PATCH"];
 
     private readonly Lock _sync = new();
 
-    public string? Register(ScriptInstance instance, string path, string handlerRef, string method)
+    public string? Register(ScriptInstance instance, string path, string handlerRef, string method, RegistrationOptions options)
     {
+        if (UnknownPolicy(options) is { } unknown)
+        {
+            return unknown;
+        }
+
         var verb = Array.Find(Methods, m => m.Equals(method, StringComparison.OrdinalIgnoreCase));
         if (verb is null)
         {
@@ -55,10 +65,10 @@ internal sealed class RegistrationCoordinator(RouteTable routes, StreamRegistry 
             switch (instance.State)
             {
                 case ScriptInstanceState.Loading:
-                    instance.Staged.AddRoute(key, new RouteRegistration(path, verb, handlerRef));
+                    instance.Staged.AddRoute(key, new RouteRegistration(path, verb, handlerRef, options));
                     return Counted(instance, isNew);
                 case ScriptInstanceState.Active:
-                    return routes.Set(new ScriptRoute(routePath, verb, handlerRef, instance)) is { } other
+                    return routes.Set(new ScriptRoute(routePath, verb, handlerRef, instance, options)) is { } other
                         ? $"{verb} {path} is already registered by {other}"
                         : Counted(instance, isNew);
                 default:
@@ -67,8 +77,13 @@ internal sealed class RegistrationCoordinator(RouteTable routes, StreamRegistry 
         }
     }
 
-    public string? RegisterStream(ScriptInstance instance, string path)
+    public string? RegisterStream(ScriptInstance instance, string path, RegistrationOptions options)
     {
+        if (UnknownPolicy(options) is { } unknown)
+        {
+            return unknown;
+        }
+
         if (StreamPath.Validate(path) is { } error)
         {
             return error;
@@ -95,24 +110,29 @@ internal sealed class RegistrationCoordinator(RouteTable routes, StreamRegistry 
             switch (instance.State)
             {
                 case ScriptInstanceState.Loading:
-                    instance.Staged.AddStream(new StreamRegistration(path, instance.Uri));
+                    instance.Staged.AddStream(path, options);
                     return Counted(instance, isNew);
                 case ScriptInstanceState.Active:
-                    return streams.Add(new StreamRegistration(path, instance.Uri)) is { } other ? $"stream {path} is already registered by {other}" : Counted(instance, isNew);
+                    return streams.Add(scriptStreams.Registration(instance, path, options)) is { } other ? $"stream {path} is already registered by {other}" : Counted(instance, isNew);
                 default:
                     return Replaced;
             }
         }
     }
 
-    public string? RegisterGraphQL(ScriptInstance instance, GraphQLFieldKind kind, string name, string sdl, string? resolverRef)
+    public string? RegisterGraphQL(ScriptInstance instance, GraphQLFieldKind kind, string name, string sdl, string? resolverRef, RegistrationOptions options)
     {
+        if (UnknownPolicy(options) is { } unknown)
+        {
+            return unknown;
+        }
+
         if (GraphQLFragment.TryParse(kind, name, sdl, out var error) is not { } fragment)
         {
             return error;
         }
 
-        var field = new GraphQLField(fragment, resolverRef, instance);
+        var field = new GraphQLField(fragment, resolverRef, instance, options);
         if (graphQL.Check(field) is { } invalid)
         {
             return $"the SDL does not make a valid schema: {invalid}";
@@ -166,11 +186,11 @@ internal sealed class RegistrationCoordinator(RouteTable routes, StreamRegistry 
     public void Activate(ScriptInstance instance)
     {
         var staged = instance.Staged.Routes
-            .Select(r => new ScriptRoute(RoutePath.TryParse(r.Value.Path, out _)!, r.Value.Method, r.Value.HandlerRef, instance))
+            .Select(r => new ScriptRoute(RoutePath.TryParse(r.Value.Path, out _)!, r.Value.Method, r.Value.HandlerRef, instance, r.Value.Options))
             .ToList();
         lock (_sync)
         {
-            if (streams.FindConflict(instance.Uri, instance.Staged.Streams.Select(s => s.Path)) is { } conflict)
+            if (streams.FindConflict(instance.Uri, instance.Staged.Streams) is { } conflict)
             {
                 throw new ScriptFailedException(instance.Uri, $"registerWebStream: stream {conflict.Path} is already registered by {conflict.Owner}");
             }
@@ -198,7 +218,7 @@ internal sealed class RegistrationCoordinator(RouteTable routes, StreamRegistry 
                 throw new ScriptFailedException(instance.Uri, routeConflict);
             }
 
-            streams.ReplaceOwner(instance.Uri, instance.Staged.Streams);
+            streams.ReplaceOwner(instance.Uri, [.. instance.Staged.StreamOptions.Select(s => scriptStreams.Registration(instance, s.Key, s.Value))]);
             graphQL.Commit(schema);
             instance.State = ScriptInstanceState.Active;
         }
@@ -213,6 +233,21 @@ internal sealed class RegistrationCoordinator(RouteTable routes, StreamRegistry 
             streams.ReplaceOwner(uri, []);
             graphQL.Commit(graphQL.Prepare(uri, []));
         }
+    }
+
+    // A named policy must exist when the script registers, so that a typo fails the load instead of
+    // refusing every request later. The framework's provider answers synchronously.
+    private string? UnknownPolicy(RegistrationOptions options)
+    {
+        if (options.Auth?.PolicyName is not { } name)
+        {
+            return null;
+        }
+
+        var found = policies.GetPolicyAsync(name);
+        return (found.IsCompleted ? found.Result : found.GetAwaiter().GetResult()) is null
+            ? $"auth.policy '{name}' is not configured (AiWebEngine:Authorization:Policies:{name})"
+            : null;
     }
 
     // Called under _sync: a registration the script does not have yet must fit in its budget.
@@ -247,11 +282,11 @@ internal sealed class RegistrationCoordinator(RouteTable routes, StreamRegistry 
             }
         }
 
-        foreach (var stream in instance.Staged.Streams)
+        foreach (var path in instance.Staged.Streams)
         {
-            if (StreamPath.Collides(route, stream.Path))
+            if (StreamPath.Collides(route, path))
             {
-                return (stream.Path, instance.Uri);
+                return (path, instance.Uri);
             }
         }
 
@@ -271,7 +306,7 @@ internal sealed class RegistrationCoordinator(RouteTable routes, StreamRegistry 
 
         foreach (var (_, staged) in instance.Staged.Routes)
         {
-            var route = new ScriptRoute(RoutePath.TryParse(staged.Path, out _)!, staged.Method, staged.HandlerRef, instance);
+            var route = new ScriptRoute(RoutePath.TryParse(staged.Path, out _)!, staged.Method, staged.HandlerRef, instance, staged.Options);
             if (StreamPath.Collides(route.Path, streamPath))
             {
                 return route;

@@ -20,11 +20,16 @@ public sealed class ScriptHostApi
     internal ScriptHostApi(ScriptInstance instance) => _instance = instance;
 
     [ScriptMember("Register", ScriptAccess.Full)]
-    public string? Register(string path, string handlerRef, string method) =>
-        _instance.Registrar.Register(_instance, path, handlerRef, method);
+    public string? Register(string path, string handlerRef, string method, string? optionsJson) =>
+        RegistrationOptions.TryParse(optionsJson, RegistrationKind.Route, out var options, out var error)
+            ? _instance.Registrar.Register(_instance, path, handlerRef, method, options)
+            : error;
 
     [ScriptMember("RegisterStream", ScriptAccess.Full)]
-    public string? RegisterStream(string path) => _instance.Registrar.RegisterStream(_instance, path);
+    public string? RegisterStream(string path, string? optionsJson) =>
+        RegistrationOptions.TryParse(optionsJson, RegistrationKind.Stream, out var options, out var error)
+            ? _instance.Registrar.RegisterStream(_instance, path, options)
+            : error;
 
     [ScriptMember("SendStreamMessage", ScriptAccess.Full)]
     public object SendStreamMessage(string data) => _instance.Host.Streams.SendToOwnStreams(_instance.Uri, data);
@@ -36,8 +41,19 @@ public sealed class ScriptHostApi
             : error!;
 
     [ScriptMember("RegisterGraphQL", ScriptAccess.Full)]
-    public string? RegisterGraphQL(int kind, string name, string sdl, string? resolverRef) =>
-        _instance.Registrar.RegisterGraphQL(_instance, (GraphQL.GraphQLFieldKind)kind, name, sdl, resolverRef);
+    public string? RegisterGraphQL(int kind, string name, string sdl, string? resolverRef, string? optionsJson)
+    {
+        var fieldKind = (GraphQL.GraphQLFieldKind)kind;
+        var registration = fieldKind switch
+        {
+            GraphQL.GraphQLFieldKind.Query => RegistrationKind.Query,
+            GraphQL.GraphQLFieldKind.Mutation => RegistrationKind.Mutation,
+            _ => RegistrationKind.Subscription,
+        };
+        return RegistrationOptions.TryParse(optionsJson, registration, out var options, out var error)
+            ? _instance.Registrar.RegisterGraphQL(_instance, fieldKind, name, sdl, resolverRef, options)
+            : error;
+    }
 
     [ScriptMember("SendSubscriptionMessage", ScriptAccess.Full)]
     public object SendSubscriptionMessage(string name, string data, string? filterJson) =>

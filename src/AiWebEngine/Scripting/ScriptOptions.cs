@@ -60,6 +60,14 @@ public sealed class ScriptOptions
     [Range(0, 1_000_000)]
     public int MaxQueuedCalls { get; set; } = 1000;
 
+    /// <summary>
+    /// Whether scripts may read the caller's credentials: the <c>Authorization</c> and <c>Cookie</c> headers
+    /// in <c>req.headers</c> and GraphQL's <c>context.headers</c>. Off by default: scripts see who is
+    /// calling (<c>req.user</c>, <c>context.user</c>), never the token or cookie that proved it, so a script
+    /// that logs or forwards its request cannot leak a credential.
+    /// </summary>
+    public bool ExposeCredentials { get; set; }
+
     /// <summary>How long file changes must settle before a script is (re)loaded. Default: 150 ms.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:00:10")]
     public TimeSpan ReloadDebounce { get; set; } = TimeSpan.FromMilliseconds(150);

@@ -1,16 +1,17 @@
 namespace AiWebEngine.Scripting;
 
-/// <summary>A route a script asked for: <c>register(path, handler, method)</c>.</summary>
+/// <summary>A route a script asked for: <c>register(path, handler, method, options)</c>.</summary>
 /// <param name="Path">The path as the script wrote it.</param>
 /// <param name="Method">The HTTP method, upper case.</param>
 /// <param name="HandlerRef">The handler: a global function's name, or <c>#n</c> for a function value.</param>
-internal sealed record RouteRegistration(string Path, string Method, string HandlerRef);
+/// <param name="Options">Its options (<c>auth</c>, <c>rateLimit</c>).</param>
+internal sealed record RouteRegistration(string Path, string Method, string HandlerRef, RegistrationOptions Options);
 
 /// <summary>What one script version registered while it was loading, applied in one step when it succeeds.</summary>
 internal sealed class ScriptRegistrations
 {
     private readonly Dictionary<string, RouteRegistration> _routes = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, AiWebEngine.Streaming.StreamRegistration> _streams = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, RegistrationOptions> _streams = new(StringComparer.Ordinal);
     private readonly Dictionary<(AiWebEngine.GraphQL.GraphQLFieldKind, string), AiWebEngine.GraphQL.GraphQLField> _graphQL = [];
 
     /// <summary>Adds a route, replacing the script's own earlier one with the same key.</summary>
@@ -24,10 +25,13 @@ internal sealed class ScriptRegistrations
 
     public bool HasGraphQL(AiWebEngine.GraphQL.GraphQLFieldKind kind, string name) => _graphQL.ContainsKey((kind, name));
 
-    /// <summary>Adds a stream path (a second registration of the same path is a no-op).</summary>
-    public void AddStream(AiWebEngine.Streaming.StreamRegistration stream) => _streams.TryAdd(stream.Path, stream);
+    /// <summary>Adds a stream path; a second registration of the same path replaces its options.</summary>
+    public void AddStream(string path, RegistrationOptions options) => _streams[path] = options;
 
-    public IReadOnlyCollection<AiWebEngine.Streaming.StreamRegistration> Streams => _streams.Values;
+    public IReadOnlyCollection<string> Streams => _streams.Keys;
+
+    /// <summary>Each staged stream path with its options.</summary>
+    public IReadOnlyDictionary<string, RegistrationOptions> StreamOptions => _streams;
 
     /// <summary>Adds a GraphQL field, replacing the script's own earlier one of the same kind and name.</summary>
     public void AddGraphQL(AiWebEngine.GraphQL.GraphQLField field) => _graphQL[(field.Kind, field.Name)] = field;
@@ -41,18 +45,24 @@ internal sealed class ScriptRegistrations
             .Select(r => ($"register(\"{r.Path}\", \"{r.HandlerRef}\", \"{r.Method}\")", r.HandlerRef))
             .Concat(_graphQL.Values
                 .Where(f => f.ResolverRef is { } name && name[0] != '#')
-                .Select(f => ($"registerGraphQL{f.Kind}(\"{f.Name}\", …, \"{f.ResolverRef}\")", f.ResolverRef!)));
+                .Select(f => ($"registerGraphQL{f.Kind}(\"{f.Name}\", …, \"{f.ResolverRef}\")", f.ResolverRef!)))
+            .Concat(_graphQL.Values
+                .Where(f => f.Options.Filter is { } name && name[0] != '#')
+                .Select(f => ($"registerGraphQL{f.Kind}(\"{f.Name}\", …, {{ filter: \"{f.Options.Filter}\" }})", f.Options.Filter!)))
+            .Concat(_streams
+                .Where(s => s.Value.Authorize is { } name && name[0] != '#')
+                .Select(s => ($"registerWebStream(\"{s.Key}\", {{ authorize: \"{s.Value.Authorize}\" }})", s.Value.Authorize!)));
 }
 
 /// <summary>Receives a script's registration calls; implemented by the registration coordinator.</summary>
 internal interface IScriptRegistrar
 {
     /// <summary>Registers a route for <paramref name="instance"/>; returns an error message, or <see langword="null"/>.</summary>
-    string? Register(ScriptInstance instance, string path, string handlerRef, string method);
+    string? Register(ScriptInstance instance, string path, string handlerRef, string method, RegistrationOptions options);
 
     /// <summary>Registers a GraphQL root field for <paramref name="instance"/>; returns an error message, or <see langword="null"/>.</summary>
-    string? RegisterGraphQL(ScriptInstance instance, AiWebEngine.GraphQL.GraphQLFieldKind kind, string name, string sdl, string? resolverRef);
+    string? RegisterGraphQL(ScriptInstance instance, AiWebEngine.GraphQL.GraphQLFieldKind kind, string name, string sdl, string? resolverRef, RegistrationOptions options);
 
     /// <summary>Registers a stream path for <paramref name="instance"/>; returns an error message, or <see langword="null"/>.</summary>
-    string? RegisterStream(ScriptInstance instance, string path);
+    string? RegisterStream(ScriptInstance instance, string path, RegistrationOptions options);
 }

@@ -101,14 +101,46 @@
     return promise;
   }
 
+  // ---- registration options -----------------------------------------------------------------
+
+  // The options object every register* call takes last: { auth, rateLimit } and, for streams,
+  // authorize, for subscriptions, filter (functions or global function names). Copied key by key
+  // into JSON; the host checks it again (RegistrationOptions), since a script can replace Object.keys.
+  const functionOptions = ["authorize", "filter"];
+  function optionsJson(api, options, names) {
+    if (options === undefined || options === null) return null;
+    if (typeof options !== "object" || isArray(options)) {
+      fail(api, "options must be an object such as { auth: \"user\" }, got " + describe(options));
+    }
+    const copy = {};
+    for (const key of Object.keys(options)) {
+      if (!names.includes(key)) fail(api, "unknown option '" + key + "'; the options here are " + names.join(", "));
+      const value = options[key];
+      if (value === undefined || value === null) continue;
+      copy[key] = functionOptions.includes(key) ? handlerRef(api, "options." + key, value) : value;
+    }
+    let json;
+    try {
+      json = stringify(copy);
+    } catch (e) {
+      fail(api, "options cannot be serialized as JSON: " + e.message);
+    }
+    return json;
+  }
+
   // ---- routes and logging -------------------------------------------------------------------
 
-  function register(path, handler, method) {
+  function register(path, handler, method, options) {
     if (typeof path !== "string") fail("register", "path must be a string starting with '/', got " + describe(path));
     const ref = handlerRef("register", "handler", handler);
+    // register(path, handler, { auth: "user" }) is a GET route with options.
+    if (options === undefined && method !== null && typeof method === "object") {
+      options = method;
+      method = undefined;
+    }
     if (method === undefined || method === null) method = "GET";
     else if (typeof method !== "string") fail("register", "method must be a string (GET, POST, PUT, DELETE or PATCH), got " + describe(method));
-    check("register", host.Register(path, ref, method));
+    check("register", host.Register(path, ref, method, optionsJson("register", options, ["auth", "rateLimit"])));
   }
 
   // A long line is cut by the host (ScriptLogger.Cut), where a script cannot replace the cutting.
@@ -176,9 +208,9 @@
     return result;
   }
 
-  function registerWebStream(path) {
+  function registerWebStream(path, options) {
     if (typeof path !== "string") fail("registerWebStream", "path must be a string starting with '/', got " + describe(path));
-    check("registerWebStream", host.RegisterStream(path));
+    check("registerWebStream", host.RegisterStream(path, optionsJson("registerWebStream", options, ["auth", "authorize", "rateLimit"])));
   }
 
   function sendStreamMessage(data) {
@@ -191,9 +223,18 @@
     return sent(api, host.SendStreamMessageToPath(path, payload(api, data), filterJson(api, filter)));
   }
 
+  // Reaches only the connections of the signed-in user userId: the host sets every connection's "user"
+  // metadata from its identity (StreamEndpoint.WithUser), never from the client.
+  function sendToUser(path, userId, data) {
+    const api = "sendToUser";
+    if (typeof path !== "string") fail(api, "path must be a string starting with '/', got " + describe(path));
+    if (typeof userId !== "string" || userId.length === 0) fail(api, "userId must be a non-empty string (the user's id, the token's sub claim), got " + describe(userId));
+    return sent(api, host.SendStreamMessageToPath(path, payload(api, data), filterJson(api, { user: userId })));
+  }
+
   // ---- GraphQL --------------------------------------------------------------------------------
 
-  function registerGraphQL(api, kind, name, sdl, resolver, resolverOptional) {
+  function registerGraphQL(api, kind, name, sdl, resolver, resolverOptional, options, optionNames) {
     if (typeof name !== "string" || name.length === 0) fail(api, "name must be a non-empty string, got " + describe(name));
     if (typeof sdl !== "string") fail(api, "sdl must be a string such as \"type Query { " + name + ": String }\", got " + describe(sdl));
     let ref = null;
@@ -202,19 +243,24 @@
     } else {
       ref = handlerRef(api, "resolver", resolver);
     }
-    check(api, host.RegisterGraphQL(kind, name, sdl, ref));
+    check(api, host.RegisterGraphQL(kind, name, sdl, ref, optionsJson(api, options, optionNames)));
   }
 
-  function registerGraphQLQuery(name, sdl, resolver) {
-    registerGraphQL("registerGraphQLQuery", 0, name, sdl, resolver, false);
+  function registerGraphQLQuery(name, sdl, resolver, options) {
+    registerGraphQL("registerGraphQLQuery", 0, name, sdl, resolver, false, options, ["auth", "rateLimit"]);
   }
 
-  function registerGraphQLMutation(name, sdl, resolver) {
-    registerGraphQL("registerGraphQLMutation", 1, name, sdl, resolver, false);
+  function registerGraphQLMutation(name, sdl, resolver, options) {
+    registerGraphQL("registerGraphQLMutation", 1, name, sdl, resolver, false, options, ["auth", "rateLimit"]);
   }
 
-  function registerGraphQLSubscription(name, sdl, resolver) {
-    registerGraphQL("registerGraphQLSubscription", 2, name, sdl, resolver, true);
+  // registerGraphQLSubscription(name, sdl, { auth: "user" }) takes options without a resolver.
+  function registerGraphQLSubscription(name, sdl, resolver, options) {
+    if (options === undefined && resolver !== null && typeof resolver === "object" && !isArray(resolver)) {
+      options = resolver;
+      resolver = undefined;
+    }
+    registerGraphQL("registerGraphQLSubscription", 2, name, sdl, resolver, true, options, ["auth", "filter", "rateLimit"]);
   }
 
   function sendSubscriptionMessage(name, data, filter) {
@@ -309,6 +355,13 @@
     return respond(result);
   }
 
+  // A stream's connect hook: true, false, undefined or an object of strings, judged by the host (ScriptStreams).
+  function authorizeStream(ref, requestJson) {
+    const result = resolve(ref)(parse(requestJson));
+    if (isThenable(result)) return hostPromise(result, encodeResult);
+    return encodeResult(result);
+  }
+
   function runInit(contextJson) {
     if (typeof globalThis.init !== "function") return undefined;
     const result = globalThis.init(parse(contextJson));
@@ -321,12 +374,12 @@
   }
 
   const api = {
-    register, writeLog, console, registerWebStream, sendStreamMessage, sendStreamMessageToPath,
+    register, writeLog, console, registerWebStream, sendStreamMessage, sendStreamMessageToPath, sendToUser,
     registerGraphQLQuery, registerGraphQLMutation, registerGraphQLSubscription, sendSubscriptionMessage,
   };
   for (const name of Object.keys(api)) {
     Object.defineProperty(globalThis, name, { value: api[name], writable: true, configurable: true, enumerable: false });
   }
 
-  return { dispatch, runInit, isFunction, resolveField };
+  return { dispatch, runInit, isFunction, resolveField, authorizeStream };
 })

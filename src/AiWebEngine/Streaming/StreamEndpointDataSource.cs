@@ -90,6 +90,11 @@ internal sealed class StreamEndpointDataSource : EndpointDataSource, IDisposable
                 DisplayName = $"stream {stream.Path} ({stream.Owner})",
             };
             builder.Metadata.Add(stream);
+            foreach (var metadata in stream.EndpointMetadata)
+            {
+                builder.Metadata.Add(metadata);
+            }
+
             endpoints.Add(builder.Build());
         }
 

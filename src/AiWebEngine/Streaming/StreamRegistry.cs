@@ -50,14 +50,15 @@ internal sealed class StreamRegistry
         return paths;
     }
 
-    /// <summary>Adds a path for a script that is serving. Returns the other owner on conflict.</summary>
+    /// <summary>Adds or replaces a path of a script that is serving. Returns the other owner on conflict.</summary>
     public string? Add(StreamRegistration stream)
     {
         lock (_sync)
         {
-            if (_streams.TryGetValue(stream.Path, out var existing))
+            // The owner registering its path again replaces the registration (its hook and options).
+            if (_streams.TryGetValue(stream.Path, out var existing) && existing.Owner != stream.Owner)
             {
-                return existing.Owner == stream.Owner ? null : existing.Owner;
+                return existing.Owner;
             }
 
             Volatile.Write(ref _streams, new Dictionary<string, StreamRegistration>(_streams, StringComparer.Ordinal) { [stream.Path] = stream });

@@ -1,0 +1,30 @@
+using Microsoft.AspNetCore.Authentication;
+
+namespace AiWebEngine.Security;
+
+/// <summary>
+/// When the credential a request was authenticated with stops being valid: the token's <c>exp</c>, or
+/// the session's expiry. A stream or subscription opened with it must end then (issue 18, point 6).
+/// </summary>
+public static class CredentialExpiry
+{
+    /// <summary>The expiry of the request's credential, or <see langword="null"/> when anonymous or it never expires.</summary>
+    public static async Task<DateTimeOffset?> OfAsync(HttpContext context)
+    {
+        if (ScriptUser.Id(context.User) is null)
+        {
+            return null;
+        }
+
+        // The handler remembers its result for the request: this does not validate the credential again.
+        var result = await context.AuthenticateAsync(EngineAuthentication.Scheme);
+        DateTimeOffset? expires = result.Properties?.ExpiresUtc;
+        if (context.User.FindFirst("exp") is { } exp && long.TryParse(exp.Value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seconds))
+        {
+            var tokenExpiry = DateTimeOffset.FromUnixTimeSeconds(seconds);
+            expires = expires is { } session && session < tokenExpiry ? session : tokenExpiry;
+        }
+
+        return expires;
+    }
+}
