@@ -20,6 +20,6 @@ internal sealed class SubscriptionStreamEndpoint(GraphQLRegistry registry, SseEn
                 $"No subscription '{name}' is registered.");
         }
 
-        return sse.ServeAsync(context, GraphQLField.TopicOf(name));
+        return sse.ServeAsync(context, GraphQLField.TopicOf(name), SseEndpoint.Metadata(context.Request.Query));
     }
 }

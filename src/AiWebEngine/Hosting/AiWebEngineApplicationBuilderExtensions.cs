@@ -19,7 +19,7 @@ public static class AiWebEngineApplicationBuilderExtensions
     /// <summary>
     /// Adds the engine's middleware: request ids on every response, JSON bodies for the
     /// framework's empty error responses, WebSockets (for GraphQL subscriptions), routing,
-    /// authentication and authorization, and the stream paths scripts register. Call it first.
+    /// authentication and authorization. Call it first.
     /// </summary>
     public static IApplicationBuilder UseAiWebEngine(this IApplicationBuilder app)
     {
@@ -39,12 +39,11 @@ public static class AiWebEngineApplicationBuilderExtensions
         app.UseRouting();
         app.UseAuthentication();
         app.UseAuthorization();
-        app.UseMiddleware<StreamMiddleware>();
         return app;
     }
 
     /// <summary>
-    /// Maps the routes that scripts register, the GraphQL transports (<c>/graphql</c>, <c>/graphql/sse</c>,
+    /// Maps the routes and stream paths that scripts register, the GraphQL transports (<c>/graphql</c>, <c>/graphql/sse</c>,
     /// <c>/graphql/schema.graphql</c>), <c>GET /health</c>, <c>/health/live</c>, <c>/health/ready</c>,
     /// <c>GET /metrics</c> and the management API under <c>/engine</c> (admins only).
     /// </summary>
@@ -53,8 +52,8 @@ public static class AiWebEngineApplicationBuilderExtensions
         ArgumentNullException.ThrowIfNull(endpoints);
         EnsureAdded(endpoints.ServiceProvider);
 
-        var scripts = endpoints.ServiceProvider.GetRequiredService<ScriptEndpointDataSource>();
-        endpoints.DataSources.Add(scripts);
+        endpoints.DataSources.Add(endpoints.ServiceProvider.GetRequiredService<StreamEndpointDataSource>());
+        endpoints.DataSources.Add(endpoints.ServiceProvider.GetRequiredService<ScriptEndpointDataSource>());
 
         var health = endpoints.ServiceProvider.GetRequiredService<HealthReport>();
         var group = endpoints.MapGroup("");

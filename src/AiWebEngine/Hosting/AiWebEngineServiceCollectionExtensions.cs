@@ -73,6 +73,9 @@ public static class AiWebEngineServiceCollectionExtensions
         services.AddSingleton<StreamConnectionLimiter>();
         services.AddSingleton<SseKeepAlive>();
         services.AddSingleton<SseEndpoint>();
+        services.AddSingleton<StreamEndpoint>();
+        services.AddSingleton<StreamEndpointDataSource>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.AspNetCore.Routing.MatcherPolicy, StreamPathMatcherPolicy>());
 
         services.AddSingleton<GraphQLRegistry>();
         services.AddSingleton<IGraphQLSchemaProvider>(sp => sp.GetRequiredService<GraphQLRegistry>());
@@ -83,6 +86,7 @@ public static class AiWebEngineServiceCollectionExtensions
         services.AddSingleton<ScriptWatchdog>();
         services.AddSingleton<ScriptLogger>();
         services.AddSingleton<RouteTable>();
+        services.AddSingleton<ScriptStreams>();
         services.AddSingleton<RegistrationCoordinator>();
         services.AddSingleton<ScriptManager>();
         services.AddSingleton<ScriptDirectory>();

@@ -56,12 +56,12 @@ internal sealed class FeedEndpoints(LogBuffer logs, ScriptUpdates updates, FeedS
     {
         json.WriteStartObject();
         json.WriteStartArray("streams");
-        foreach (var (path, owner) in streams.Snapshot.OrderBy(p => p.Key, StringComparer.Ordinal))
+        foreach (var (path, stream) in streams.Snapshot.OrderBy(p => p.Key, StringComparer.Ordinal))
         {
             var stats = bus.GetStats(StreamRegistry.TopicOf(path));
             json.WriteStartObject();
             json.WriteString("path", path);
-            json.WriteString("owner", owner);
+            json.WriteString("owner", stream.Owner);
             json.WriteNumber("connections", stats?.Subscribers ?? 0);
             json.WriteNumber("messagesSent", stats?.Published ?? 0);
             json.WriteNumber("clientsDropped", stats?.Disconnected ?? 0);

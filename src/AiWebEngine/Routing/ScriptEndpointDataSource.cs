@@ -96,14 +96,15 @@ internal sealed class ScriptEndpointDataSource : EndpointDataSource, IDisposable
     /// </summary>
     public static void AddAccess(EndpointBuilder builder, AccessRule? rule)
     {
-        if (rule is null)
+        foreach (var metadata in AccessMetadata(rule))
         {
-            return;
+            builder.Metadata.Add(metadata);
         }
-
-        builder.Metadata.Add(rule);
-        builder.Metadata.Add(rule.Policy is { } policy ? policy : new AuthorizeAttribute(rule.PolicyName!));
     }
+
+    /// <summary>The endpoint metadata of a registration's <c>auth</c> rule: the rule and its policy (none without a rule). Stream endpoints carry the same.</summary>
+    public static IEnumerable<object> AccessMetadata(AccessRule? rule) =>
+        rule is null ? [] : [rule, rule.Policy is { } policy ? policy : new AuthorizeAttribute(rule.PolicyName!)];
 
     public void Dispose()
     {

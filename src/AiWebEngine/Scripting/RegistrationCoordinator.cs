@@ -9,10 +9,15 @@ namespace AiWebEngine.Scripting;
 /// stages, and the single step in which a loaded version's registrations replace its predecessor's.
 /// </summary>
 /// <remarks>
-/// Routes and streams share one path space: a stream path answers GET only (other methods get
-/// 405), so no route of any method may use the same path.
+/// Routes and streams share one path space: a stream path answers every method (GET opens it, the
+/// others get 405), so no route of any method may use the same path (<see cref="StreamPath.Collides"/>).
 /// </remarks>
-internal sealed class RegistrationCoordinator(RouteTable routes, StreamRegistry streams, GraphQLRegistry graphQL, Microsoft.AspNetCore.Authorization.IAuthorizationPolicyProvider policies) : IScriptRegistrar
+internal sealed class RegistrationCoordinator(
+    RouteTable routes,
+    StreamRegistry streams,
+    ScriptStreams scriptStreams,
+    GraphQLRegistry graphQL,
+    Microsoft.AspNetCore.Authorization.IAuthorizationPolicyProvider policies) : IScriptRegistrar
 {
     private static readonly string[] Methods = ["GET", "POST", "PUT", "DELETE", "PATCH"];
 
@@ -52,7 +57,7 @@ internal sealed class RegistrationCoordinator(RouteTable routes, StreamRegistry 
                 return full;
             }
 
-            if (StreamOnShape(routePath.Shape, instance) is { } stream)
+            if (StreamOnPath(routePath, instance) is { } stream)
             {
                 return $"{path} is a stream path (registered by {stream.Owner}); a stream answers GET only, so no route may use its path";
             }
@@ -79,7 +84,7 @@ internal sealed class RegistrationCoordinator(RouteTable routes, StreamRegistry 
             return unknown;
         }
 
-        if (StreamRegistry.Validate(path) is { } error)
+        if (StreamPath.Validate(path) is { } error)
         {
             return error;
         }
@@ -97,7 +102,7 @@ internal sealed class RegistrationCoordinator(RouteTable routes, StreamRegistry 
                 return full;
             }
 
-            if (RouteOnShape(path.ToLowerInvariant(), instance) is { } route)
+            if (RouteOnPath(path, instance) is { } route)
             {
                 return $"{path} is already a route ({route.Method} {route.Path.Path}, registered by {route.Owner}); a stream needs a path of its own";
             }
@@ -108,7 +113,7 @@ internal sealed class RegistrationCoordinator(RouteTable routes, StreamRegistry 
                     instance.Staged.AddStream(path, options);
                     return Counted(instance, isNew);
                 case ScriptInstanceState.Active:
-                    return streams.Add(instance.Uri, path) is { } other ? $"stream {path} is already registered by {other}" : Counted(instance, isNew);
+                    return streams.Add(scriptStreams.Registration(instance, path, options)) is { } other ? $"stream {path} is already registered by {other}" : Counted(instance, isNew);
                 default:
                     return Replaced;
             }
@@ -213,7 +218,7 @@ internal sealed class RegistrationCoordinator(RouteTable routes, StreamRegistry 
                 throw new ScriptFailedException(instance.Uri, routeConflict);
             }
 
-            streams.ReplaceOwner(instance.Uri, instance.Staged.Streams);
+            streams.ReplaceOwner(instance.Uri, [.. instance.Staged.StreamOptions.Select(s => scriptStreams.Registration(instance, s.Key, s.Value))]);
             graphQL.Commit(schema);
             instance.State = ScriptInstanceState.Active;
         }
@@ -266,20 +271,20 @@ internal sealed class RegistrationCoordinator(RouteTable routes, StreamRegistry 
 
     private const string Replaced = "this version of the script has been replaced or unloaded; its registrations are ignored";
 
-    // A stream of another script, or of this script's serving version, on the literal path of a route shape.
-    private (string Path, string Owner)? StreamOnShape(string shape, ScriptInstance instance)
+    // A stream of another script, or of this script's serving version or staged one, that shares the route's path.
+    private (string Path, string Owner)? StreamOnPath(RoutePath route, ScriptInstance instance)
     {
-        foreach (var (path, owner) in streams.Snapshot)
+        foreach (var (path, stream) in streams.Snapshot)
         {
-            if (path.Equals(shape, StringComparison.OrdinalIgnoreCase) && (owner != instance.Uri || instance.State == ScriptInstanceState.Active))
+            if (StreamPath.Collides(route, path) && (stream.Owner != instance.Uri || instance.State == ScriptInstanceState.Active))
             {
-                return (path, owner);
+                return (path, stream.Owner);
             }
         }
 
         foreach (var path in instance.Staged.Streams)
         {
-            if (path.Equals(shape, StringComparison.OrdinalIgnoreCase))
+            if (StreamPath.Collides(route, path))
             {
                 return (path, instance.Uri);
             }
@@ -288,21 +293,23 @@ internal sealed class RegistrationCoordinator(RouteTable routes, StreamRegistry 
         return null;
     }
 
-    private ScriptRoute? RouteOnShape(string shape, ScriptInstance instance)
+    // A route of another script, or of this script's serving version or staged one, that shares the stream's path.
+    private ScriptRoute? RouteOnPath(string streamPath, ScriptInstance instance)
     {
         foreach (var route in routes.Snapshot.Values)
         {
-            if (route.Path.Shape == shape && (route.Owner != instance.Uri || instance.State == ScriptInstanceState.Active))
+            if (StreamPath.Collides(route.Path, streamPath) && (route.Owner != instance.Uri || instance.State == ScriptInstanceState.Active))
             {
                 return route;
             }
         }
 
-        foreach (var (_, route) in instance.Staged.Routes)
+        foreach (var (_, staged) in instance.Staged.Routes)
         {
-            if (route.Path.Equals(shape, StringComparison.OrdinalIgnoreCase))
+            var route = new ScriptRoute(RoutePath.TryParse(staged.Path, out _)!, staged.Method, staged.HandlerRef, instance, staged.Options);
+            if (StreamPath.Collides(route.Path, streamPath))
             {
-                return new ScriptRoute(RoutePath.TryParse(route.Path, out _)!, route.Method, route.HandlerRef, instance, route.Options);
+                return route;
             }
         }
 

@@ -180,6 +180,14 @@ internal sealed partial class ScriptInstance : IDisposable
     public async Task<string?> ResolveAsync(string resolverRef, string argumentsJson, string contextJson, CancellationToken cancellationToken) =>
         await RunAsync(() => _exports.InvokeMethod("resolveField", resolverRef, argumentsJson, contextJson), cancellationToken) as string;
 
+    /// <summary>
+    /// Calls a stream's <c>authorize</c> hook with the connecting request (JSON) and returns what it
+    /// returned as JSON, or <see langword="null"/> for <c>undefined</c>. The JSON comes from the script's
+    /// realm: the caller validates it.
+    /// </summary>
+    public async Task<string?> AuthorizeAsync(string hookRef, string requestJson, CancellationToken cancellationToken) =>
+        await RunAsync(() => _exports.InvokeMethod("authorizeStream", hookRef, requestJson), cancellationToken) as string;
+
     private async Task<object?> RunAsync(Func<object?> call, CancellationToken cancellationToken, Action? whileHeld = null)
     {
         // The call's wall time starts now, before any wait for the gate.

@@ -223,6 +223,15 @@
     return sent(api, host.SendStreamMessageToPath(path, payload(api, data), filterJson(api, filter)));
   }
 
+  // Reaches only the connections of the signed-in user userId: the host sets every connection's "user"
+  // metadata from its identity (StreamEndpoint.WithUser), never from the client.
+  function sendToUser(path, userId, data) {
+    const api = "sendToUser";
+    if (typeof path !== "string") fail(api, "path must be a string starting with '/', got " + describe(path));
+    if (typeof userId !== "string" || userId.length === 0) fail(api, "userId must be a non-empty string (the user's id, the token's sub claim), got " + describe(userId));
+    return sent(api, host.SendStreamMessageToPath(path, payload(api, data), filterJson(api, { user: userId })));
+  }
+
   // ---- GraphQL --------------------------------------------------------------------------------
 
   function registerGraphQL(api, kind, name, sdl, resolver, resolverOptional, options, optionNames) {
@@ -346,6 +355,13 @@
     return respond(result);
   }
 
+  // A stream's connect hook: true, false, undefined or an object of strings, judged by the host (ScriptStreams).
+  function authorizeStream(ref, requestJson) {
+    const result = resolve(ref)(parse(requestJson));
+    if (isThenable(result)) return hostPromise(result, encodeResult);
+    return encodeResult(result);
+  }
+
   function runInit(contextJson) {
     if (typeof globalThis.init !== "function") return undefined;
     const result = globalThis.init(parse(contextJson));
@@ -358,12 +374,12 @@
   }
 
   const api = {
-    register, writeLog, console, registerWebStream, sendStreamMessage, sendStreamMessageToPath,
+    register, writeLog, console, registerWebStream, sendStreamMessage, sendStreamMessageToPath, sendToUser,
     registerGraphQLQuery, registerGraphQLMutation, registerGraphQLSubscription, sendSubscriptionMessage,
   };
   for (const name of Object.keys(api)) {
     Object.defineProperty(globalThis, name, { value: api[name], writable: true, configurable: true, enumerable: false });
   }
 
-  return { dispatch, runInit, isFunction, resolveField };
+  return { dispatch, runInit, isFunction, resolveField, authorizeStream };
 })

@@ -50,17 +50,22 @@ public sealed class BusMessage
     /// <summary><c>id: n\ndata: …\n\n</c>, encoded once. Encoding twice in a race gives equal bytes, so no lock is needed.</summary>
     public ReadOnlyMemory<byte> SseFrame => _sseFrame ??= SseFrames.Message(Id, Data);
 
-    /// <summary>Whether a connection with <paramref name="metadata"/> receives this message.</summary>
+    /// <summary>Whether a connection with <paramref name="metadata"/> receives this message (SPEC §4.3, issue 18).</summary>
+    /// <remarks>
+    /// A message without a filter reaches everyone. A filtered one reaches a connection only if every key
+    /// of the filter is in the connection's metadata with the same value (filter ⊆ metadata): a connection
+    /// without metadata gets no filtered message. Live delivery and <c>Last-Event-ID</c> replay both ask here.
+    /// </remarks>
     public bool IsFor(IReadOnlyDictionary<string, string> metadata)
     {
-        if (Filter is null || metadata.Count == 0)
+        if (Filter is null)
         {
             return true;
         }
 
-        foreach (var (key, value) in metadata)
+        foreach (var (key, wanted) in Filter)
         {
-            if (!Filter.TryGetValue(key, out var wanted) || !string.Equals(wanted, value, StringComparison.Ordinal))
+            if (!metadata.TryGetValue(key, out var value) || !string.Equals(wanted, value, StringComparison.Ordinal))
             {
                 return false;
             }

@@ -26,7 +26,8 @@ internal sealed class SseEndpoint(
 
     private readonly byte[] _prelude = SseFrames.Retry(options.Value.RetryMilliseconds);
 
-    public async Task ServeAsync(HttpContext context, string topic)
+    /// <summary>Serves the stream of <paramref name="topic"/> to a connection with <paramref name="metadata"/> (what filters match, SPEC §4.3).</summary>
+    public async Task ServeAsync(HttpContext context, string topic, IReadOnlyDictionary<string, string> metadata)
     {
         if (!limiter.TryAcquire())
         {
@@ -36,7 +37,7 @@ internal sealed class SseEndpoint(
 
         try
         {
-            using var subscriber = bus.Subscribe(topic, Metadata(context.Request.Query), LastEventId(context.Request));
+            using var subscriber = bus.Subscribe(topic, metadata, LastEventId(context.Request));
             // A client that fell behind gets what is queued and a clean end (it resumes with its last id);
             // aborted if it does not take them soon.
             using var dropped = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);

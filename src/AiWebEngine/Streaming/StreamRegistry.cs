@@ -1,19 +1,21 @@
-using AiWebEngine.Routing;
-
 namespace AiWebEngine.Streaming;
 
 /// <summary>
 /// Which stream paths exist and which script owns each. A path's messages travel on the bus topic
 /// <see cref="TopicOf"/>; a path that stops being registered has its topic completed, which ends
-/// its clients' streams.
+/// its clients' streams. <see cref="StreamEndpointDataSource"/> serves each path as an endpoint.
 /// </summary>
+/// <remarks>
+/// Changes publish a new immutable snapshot and then raise <see cref="Changed"/>: a path that a
+/// reload keeps is in every snapshot, so its endpoint never goes away and its topic is not touched.
+/// </remarks>
 internal sealed class StreamRegistry
 {
     private const string TopicPrefix = "stream:";
     private readonly ITopicBus _bus;
     private readonly TopicOwners? _topicOwners;
     private readonly Lock _sync = new();
-    private Dictionary<string, string> _owners = new(StringComparer.Ordinal);
+    private Dictionary<string, StreamRegistration> _streams = new(StringComparer.Ordinal);
 
     public StreamRegistry(ITopicBus bus, TopicOwners? topicOwners = null)
     {
@@ -25,18 +27,21 @@ internal sealed class StreamRegistry
     /// <summary>The bus topic of a stream path.</summary>
     public static string TopicOf(string path) => TopicPrefix + path;
 
-    /// <summary>Path → owning script URI, an immutable snapshot.</summary>
-    public IReadOnlyDictionary<string, string> Snapshot => Volatile.Read(ref _owners);
+    /// <summary>Raised after every change, with the lock released.</summary>
+    public event Action? Changed;
 
-    public string? OwnerOf(string path) => Snapshot.GetValueOrDefault(path);
+    /// <summary>Path → registration, an immutable snapshot.</summary>
+    public IReadOnlyDictionary<string, StreamRegistration> Snapshot => Volatile.Read(ref _streams);
+
+    public string? OwnerOf(string path) => Snapshot.GetValueOrDefault(path)?.Owner;
 
     /// <summary>The stream paths <paramref name="uri"/> owns now.</summary>
     public List<string> PathsOf(string uri)
     {
         var paths = new List<string>();
-        foreach (var (path, owner) in Snapshot)
+        foreach (var (path, stream) in Snapshot)
         {
-            if (owner == uri)
+            if (stream.Owner == uri)
             {
                 paths.Add(path);
             }
@@ -45,78 +50,71 @@ internal sealed class StreamRegistry
         return paths;
     }
 
-    /// <summary>The checks of SPEC §3 for a stream path; <see langword="null"/> when valid.</summary>
-    public static string? Validate(string path)
-    {
-        if (RoutePath.Validate(path) is { } error)
-        {
-            return error;
-        }
-
-        return path.Contains("..", StringComparison.Ordinal) ? $"path '{path}' contains '..'" : null;
-    }
-
-    /// <summary>Adds a path for a script that is serving. Returns the other owner on conflict.</summary>
-    public string? Add(string uri, string path)
+    /// <summary>Adds or replaces a path of a script that is serving. Returns the other owner on conflict.</summary>
+    public string? Add(StreamRegistration stream)
     {
         lock (_sync)
         {
-            if (_owners.TryGetValue(path, out var owner))
+            // The owner registering its path again replaces the registration (its hook and options).
+            if (_streams.TryGetValue(stream.Path, out var existing) && existing.Owner != stream.Owner)
             {
-                return owner == uri ? null : owner;
+                return existing.Owner;
             }
 
-            Volatile.Write(ref _owners, new Dictionary<string, string>(_owners, StringComparer.Ordinal) { [path] = uri });
+            Volatile.Write(ref _streams, new Dictionary<string, StreamRegistration>(_streams, StringComparer.Ordinal) { [stream.Path] = stream });
         }
 
         _topicOwners?.Changed();
+        Changed?.Invoke();
         return null;
     }
 
     /// <summary>The first of <paramref name="paths"/> another script owns, with its owner.</summary>
     public (string Path, string Owner)? FindConflict(string uri, IEnumerable<string> paths)
     {
-        var owners = Snapshot;
+        var streams = Snapshot;
         foreach (var path in paths)
         {
-            if (owners.TryGetValue(path, out var owner) && owner != uri)
+            if (streams.TryGetValue(path, out var stream) && stream.Owner != uri)
             {
-                return (path, owner);
+                return (path, stream.Owner);
             }
         }
 
         return null;
     }
 
-    /// <summary>Makes <paramref name="paths"/> the only paths of <paramref name="uri"/>; ends the clients of paths it no longer has.</summary>
+    /// <summary>Makes <paramref name="streams"/> the only paths of <paramref name="uri"/>; ends the clients of paths it no longer has.</summary>
     /// <remarks>Call <see cref="FindConflict"/> first, under the same outer lock.</remarks>
-    public void ReplaceOwner(string uri, IReadOnlyCollection<string> paths)
+    public void ReplaceOwner(string uri, IReadOnlyCollection<StreamRegistration> streams)
     {
         var removed = new List<string>();
         lock (_sync)
         {
-            var next = new Dictionary<string, string>(StringComparer.Ordinal);
-            foreach (var (path, owner) in _owners)
+            var kept = streams.Select(s => s.Path).ToHashSet(StringComparer.Ordinal);
+            var next = new Dictionary<string, StreamRegistration>(StringComparer.Ordinal);
+            foreach (var (path, stream) in _streams)
             {
-                if (owner != uri)
+                if (stream.Owner != uri)
                 {
-                    next[path] = owner;
+                    next[path] = stream;
                 }
-                else if (!paths.Contains(path))
+                else if (!kept.Contains(path))
                 {
                     removed.Add(path);
                 }
             }
 
-            foreach (var path in paths)
+            foreach (var stream in streams)
             {
-                next[path] = uri;
+                next[stream.Path] = stream;
             }
 
-            Volatile.Write(ref _owners, next);
+            Volatile.Write(ref _streams, next);
         }
 
         _topicOwners?.Changed();
+        Changed?.Invoke();
 
         foreach (var path in removed)
         {

@@ -57,7 +57,7 @@ public sealed class ScriptSandboxTests
         "WeakRef", "WeakSet", "decodeURI", "decodeURIComponent", "encodeURI", "encodeURIComponent", "escape", "eval", "globalThis",
         "isFinite", "isNaN", "parseFloat", "parseInt", "undefined", "unescape",
         "EngineInternal",
-        "console", "register", "writeLog", "registerWebStream", "sendStreamMessage", "sendStreamMessageToPath", "registerGraphQLQuery",
+        "console", "register", "writeLog", "registerWebStream", "sendStreamMessage", "sendStreamMessageToPath", "sendToUser", "registerGraphQLQuery",
         "registerGraphQLMutation", "registerGraphQLSubscription", "sendSubscriptionMessage",
     ];
 

@@ -14,6 +14,8 @@ public sealed class StreamApiValidationTests : IAsyncLifetime
         attempt("noSlash", () => registerWebStream("events"));
         attempt("dots", () => registerWebStream("/a..b"));
         attempt("backslash", () => registerWebStream("/a\\b"));
+        attempt("trailingSlash", () => registerWebStream("/a/"));
+        attempt("emptySegment", () => registerWebStream("/a//b"));
         attempt("graphql", () => registerWebStream("/graphql/mine"));
         attempt("tooLong", () => registerWebStream("/" + "x".repeat(200)));
         attempt("taken", () => registerWebStream("/theirs"));
@@ -57,6 +59,8 @@ public sealed class StreamApiValidationTests : IAsyncLifetime
     [InlineData("noSlash", "registerWebStream: path must start with '/', got 'events'")]
     [InlineData("dots", "registerWebStream: path '/a..b' contains '..'")]
     [InlineData("backslash", "registerWebStream: path '/a\\b' contains '\\'; whitespace, control characters, '?', '#' and '\\' are not allowed")]
+    [InlineData("trailingSlash", "registerWebStream: path '/a/' has an empty segment ('//' or a trailing '/')")]
+    [InlineData("emptySegment", "registerWebStream: path '/a//b' has an empty segment ('//' or a trailing '/')")]
     [InlineData("graphql", "registerWebStream: path '/graphql/mine' is under '/graphql', which is reserved for the engine")]
     [InlineData("tooLong", "registerWebStream: path is 201 characters; the limit is 200")]
     [InlineData("taken", "registerWebStream: stream /theirs is already registered by a-theirs.js")]

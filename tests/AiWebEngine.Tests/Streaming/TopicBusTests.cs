@@ -188,15 +188,18 @@ public sealed class TopicBusTests
         Assert.Equal(0, bus.Publish("t", "nobody"));
     }
 
+    // The filter is { room: general, user: ada }: a connection receives it only if its metadata holds both (filter ⊆ metadata).
     [Theory]
-    [InlineData("{}", true)]
-    [InlineData("{\"room\":\"general\"}", true)]
+    [InlineData("{}", false)]
+    [InlineData("{\"room\":\"general\"}", false)]
     [InlineData("{\"room\":\"random\"}", false)]
     [InlineData("{\"room\":\"general\",\"user\":\"ada\"}", true)]
+    [InlineData("{\"room\":\"general\",\"user\":\"ada\",\"team\":\"x\"}", true)]
     [InlineData("{\"room\":\"general\",\"user\":\"bob\"}", false)]
-    [InlineData("{\"user\":\"ada\"}", true)]
+    [InlineData("{\"room\":\"General\",\"user\":\"ada\"}", false)]
+    [InlineData("{\"user\":\"ada\"}", false)]
     [InlineData("{\"team\":\"x\"}", false)]
-    public void Filter_ReachesAConnection_OnlyIfEveryMetadataKeyMatches(string metadataJson, bool receives)
+    public void Filter_ReachesAConnection_OnlyIfEveryFilterKeyIsInItsMetadata(string metadataJson, bool receives)
     {
         var metadata = System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, string>>(metadataJson)!;
         var bus = Bus();
