@@ -6,7 +6,8 @@ namespace AiWebEngine.GraphQL;
 /// <param name="Fragment">The parsed SDL fragment.</param>
 /// <param name="ResolverRef">The resolver (a global function's name or <c>#n</c>), or <see langword="null"/> for a subscription without one.</param>
 /// <param name="Instance">The script version that serves the resolver.</param>
-internal sealed record GraphQLField(GraphQLFragment Fragment, string? ResolverRef, ScriptInstance Instance)
+/// <param name="RateLimit">The configured rate limit policy the field names, or <see langword="null"/>.</param>
+internal sealed record GraphQLField(GraphQLFragment Fragment, string? ResolverRef, ScriptInstance Instance, string? RateLimit = null)
 {
     public GraphQLFieldKind Kind => Fragment.Kind;
 

@@ -33,6 +33,9 @@ public static class AiWebEngineApplicationBuilderExtensions
         {
             KeepAliveInterval = app.ApplicationServices.GetRequiredService<IOptions<GraphQLOptions>>().Value.KeepAliveInterval,
         });
+        // Per-client rate limits (AiWebEngine:RateLimits), after the caller is known and before anything
+        // of a request runs; stream paths included, which StreamMiddleware answers next.
+        app.UseMiddleware<AiWebEngine.Hosting.RateLimitMiddleware>();
         app.UseMiddleware<StreamMiddleware>();
         return app;
     }

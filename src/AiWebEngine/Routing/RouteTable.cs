@@ -2,8 +2,8 @@ using AiWebEngine.Scripting;
 
 namespace AiWebEngine.Routing;
 
-/// <summary>A route that serves: its path, method, handler and the script version that owns it.</summary>
-internal sealed record ScriptRoute(RoutePath Path, string Method, string HandlerRef, ScriptInstance Instance)
+/// <summary>A route that serves: its path, method, handler, the script version that owns it and the rate limit policy it names (or null).</summary>
+internal sealed record ScriptRoute(RoutePath Path, string Method, string HandlerRef, ScriptInstance Instance, string? RateLimit = null)
 {
     public string Owner => Instance.Uri;
 

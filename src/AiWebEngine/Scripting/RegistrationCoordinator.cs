@@ -1,4 +1,5 @@
 using AiWebEngine.GraphQL;
+using AiWebEngine.RateLimiting;
 using AiWebEngine.Routing;
 using AiWebEngine.Streaming;
 
@@ -10,16 +11,22 @@ namespace AiWebEngine.Scripting;
 /// </summary>
 /// <remarks>
 /// Routes and streams share one path space: a stream path answers GET only (other methods get
-/// 405), so no route of any method may use the same path.
+/// 405), so no route of any method may use the same path. A <c>rateLimit</c> option must name a policy
+/// configured under <c>AiWebEngine:RateLimits:Policies</c>.
 /// </remarks>
-internal sealed class RegistrationCoordinator(RouteTable routes, StreamRegistry streams, GraphQLRegistry graphQL) : IScriptRegistrar
+internal sealed class RegistrationCoordinator(RouteTable routes, StreamRegistry streams, GraphQLRegistry graphQL, ClientRateLimiter? limits = null) : IScriptRegistrar
 {
     private static readonly string[] Methods = ["GET", "POST", "PUT", "DELETE", "PATCH"];
 
     private readonly Lock _sync = new();
 
-    public string? Register(ScriptInstance instance, string path, string handlerRef, string method)
+    public string? Register(ScriptInstance instance, string path, string handlerRef, string method, string? rateLimit = null)
     {
+        if (UnknownPolicy(rateLimit) is { } unknown)
+        {
+            return unknown;
+        }
+
         var verb = Array.Find(Methods, m => m.Equals(method, StringComparison.OrdinalIgnoreCase));
         if (verb is null)
         {
@@ -55,10 +62,10 @@ internal sealed class RegistrationCoordinator(RouteTable routes, StreamRegistry 
             switch (instance.State)
             {
                 case ScriptInstanceState.Loading:
-                    instance.Staged.AddRoute(key, new RouteRegistration(path, verb, handlerRef));
+                    instance.Staged.AddRoute(key, new RouteRegistration(path, verb, handlerRef, rateLimit));
                     return Counted(instance, isNew);
                 case ScriptInstanceState.Active:
-                    return routes.Set(new ScriptRoute(routePath, verb, handlerRef, instance)) is { } other
+                    return routes.Set(new ScriptRoute(routePath, verb, handlerRef, instance, rateLimit)) is { } other
                         ? $"{verb} {path} is already registered by {other}"
                         : Counted(instance, isNew);
                 default:
@@ -67,11 +74,16 @@ internal sealed class RegistrationCoordinator(RouteTable routes, StreamRegistry 
         }
     }
 
-    public string? RegisterStream(ScriptInstance instance, string path)
+    public string? RegisterStream(ScriptInstance instance, string path, string? rateLimit = null)
     {
         if (StreamRegistry.Validate(path) is { } error)
         {
             return error;
+        }
+
+        if (UnknownPolicy(rateLimit) is { } unknown)
+        {
+            return unknown;
         }
 
         lock (_sync)
@@ -95,24 +107,29 @@ internal sealed class RegistrationCoordinator(RouteTable routes, StreamRegistry 
             switch (instance.State)
             {
                 case ScriptInstanceState.Loading:
-                    instance.Staged.AddStream(path);
+                    instance.Staged.AddStream(path, rateLimit);
                     return Counted(instance, isNew);
                 case ScriptInstanceState.Active:
-                    return streams.Add(instance.Uri, path) is { } other ? $"stream {path} is already registered by {other}" : Counted(instance, isNew);
+                    return streams.Add(instance.Uri, path, rateLimit) is { } other ? $"stream {path} is already registered by {other}" : Counted(instance, isNew);
                 default:
                     return Replaced;
             }
         }
     }
 
-    public string? RegisterGraphQL(ScriptInstance instance, GraphQLFieldKind kind, string name, string sdl, string? resolverRef)
+    public string? RegisterGraphQL(ScriptInstance instance, GraphQLFieldKind kind, string name, string sdl, string? resolverRef, string? rateLimit = null)
     {
+        if (UnknownPolicy(rateLimit) is { } unknown)
+        {
+            return unknown;
+        }
+
         if (GraphQLFragment.TryParse(kind, name, sdl, out var error) is not { } fragment)
         {
             return error;
         }
 
-        var field = new GraphQLField(fragment, resolverRef, instance);
+        var field = new GraphQLField(fragment, resolverRef, instance, rateLimit);
         if (graphQL.Check(field) is { } invalid)
         {
             return $"the SDL does not make a valid schema: {invalid}";
@@ -166,7 +183,7 @@ internal sealed class RegistrationCoordinator(RouteTable routes, StreamRegistry 
     public void Activate(ScriptInstance instance)
     {
         var staged = instance.Staged.Routes
-            .Select(r => new ScriptRoute(RoutePath.TryParse(r.Value.Path, out _)!, r.Value.Method, r.Value.HandlerRef, instance))
+            .Select(r => new ScriptRoute(RoutePath.TryParse(r.Value.Path, out _)!, r.Value.Method, r.Value.HandlerRef, instance, r.Value.RateLimit))
             .ToList();
         lock (_sync)
         {
@@ -198,7 +215,7 @@ internal sealed class RegistrationCoordinator(RouteTable routes, StreamRegistry 
                 throw new ScriptFailedException(instance.Uri, routeConflict);
             }
 
-            streams.ReplaceOwner(instance.Uri, instance.Staged.Streams);
+            streams.ReplaceOwner(instance.Uri, instance.Staged.Streams, instance.Staged.StreamRateLimits);
             graphQL.Commit(schema);
             instance.State = ScriptInstanceState.Active;
         }
@@ -233,6 +250,14 @@ internal sealed class RegistrationCoordinator(RouteTable routes, StreamRegistry 
 
         return null;
     }
+
+    // A policy name is checked when registered, so a route never names a policy that does not exist.
+    private string? UnknownPolicy(string? rateLimit) => rateLimit switch
+    {
+        null => null,
+        "" => "rateLimit must name a policy configured under AiWebEngine:RateLimits:Policies",
+        _ => limits is null ? $"rateLimit '{rateLimit}' is not a configured policy (no rate limits are configured)" : limits.CheckPolicyName(rateLimit),
+    };
 
     private const string Replaced = "this version of the script has been replaced or unloaded; its registrations are ignored";
 

@@ -20,11 +20,11 @@ public sealed class ScriptHostApi
     internal ScriptHostApi(ScriptInstance instance) => _instance = instance;
 
     [ScriptMember("Register", ScriptAccess.Full)]
-    public string? Register(string path, string handlerRef, string method) =>
-        _instance.Registrar.Register(_instance, path, handlerRef, method);
+    public string? Register(string path, string handlerRef, string method, string? rateLimit) =>
+        _instance.Registrar.Register(_instance, path, handlerRef, method, rateLimit);
 
     [ScriptMember("RegisterStream", ScriptAccess.Full)]
-    public string? RegisterStream(string path) => _instance.Registrar.RegisterStream(_instance, path);
+    public string? RegisterStream(string path, string? rateLimit) => _instance.Registrar.RegisterStream(_instance, path, rateLimit);
 
     [ScriptMember("SendStreamMessage", ScriptAccess.Full)]
     public object SendStreamMessage(string data) => _instance.Host.Streams.SendToOwnStreams(_instance.Uri, data);
@@ -36,8 +36,8 @@ public sealed class ScriptHostApi
             : error!;
 
     [ScriptMember("RegisterGraphQL", ScriptAccess.Full)]
-    public string? RegisterGraphQL(int kind, string name, string sdl, string? resolverRef) =>
-        _instance.Registrar.RegisterGraphQL(_instance, (GraphQL.GraphQLFieldKind)kind, name, sdl, resolverRef);
+    public string? RegisterGraphQL(int kind, string name, string sdl, string? resolverRef, string? rateLimit) =>
+        _instance.Registrar.RegisterGraphQL(_instance, (GraphQL.GraphQLFieldKind)kind, name, sdl, resolverRef, rateLimit);
 
     [ScriptMember("SendSubscriptionMessage", ScriptAccess.Full)]
     public object SendSubscriptionMessage(string name, string data, string? filterJson) =>

@@ -103,12 +103,23 @@
 
   // ---- routes and logging -------------------------------------------------------------------
 
-  function register(path, handler, method) {
+  // The options object of a registration: { rateLimit: "name" } names a policy of
+  // AiWebEngine:RateLimits:Policies (the host checks the name; a script cannot skip the check).
+  function rateLimitOption(api, options) {
+    if (options === undefined || options === null) return null;
+    if (typeof options !== "object") fail(api, "options must be an object such as { rateLimit: \"name\" }, got " + describe(options));
+    const name = options.rateLimit;
+    if (name === undefined || name === null) return null;
+    if (typeof name !== "string") fail(api, "options.rateLimit must be the name of a configured policy, got " + describe(name));
+    return name;
+  }
+
+  function register(path, handler, method, options) {
     if (typeof path !== "string") fail("register", "path must be a string starting with '/', got " + describe(path));
     const ref = handlerRef("register", "handler", handler);
     if (method === undefined || method === null) method = "GET";
     else if (typeof method !== "string") fail("register", "method must be a string (GET, POST, PUT, DELETE or PATCH), got " + describe(method));
-    check("register", host.Register(path, ref, method));
+    check("register", host.Register(path, ref, method, rateLimitOption("register", options)));
   }
 
   // A long line is cut by the host (ScriptLogger.Cut), where a script cannot replace the cutting.
@@ -176,9 +187,9 @@
     return result;
   }
 
-  function registerWebStream(path) {
+  function registerWebStream(path, options) {
     if (typeof path !== "string") fail("registerWebStream", "path must be a string starting with '/', got " + describe(path));
-    check("registerWebStream", host.RegisterStream(path));
+    check("registerWebStream", host.RegisterStream(path, rateLimitOption("registerWebStream", options)));
   }
 
   function sendStreamMessage(data) {
@@ -193,7 +204,7 @@
 
   // ---- GraphQL --------------------------------------------------------------------------------
 
-  function registerGraphQL(api, kind, name, sdl, resolver, resolverOptional) {
+  function registerGraphQL(api, kind, name, sdl, resolver, resolverOptional, options) {
     if (typeof name !== "string" || name.length === 0) fail(api, "name must be a non-empty string, got " + describe(name));
     if (typeof sdl !== "string") fail(api, "sdl must be a string such as \"type Query { " + name + ": String }\", got " + describe(sdl));
     let ref = null;
@@ -202,19 +213,19 @@
     } else {
       ref = handlerRef(api, "resolver", resolver);
     }
-    check(api, host.RegisterGraphQL(kind, name, sdl, ref));
+    check(api, host.RegisterGraphQL(kind, name, sdl, ref, rateLimitOption(api, options)));
   }
 
-  function registerGraphQLQuery(name, sdl, resolver) {
-    registerGraphQL("registerGraphQLQuery", 0, name, sdl, resolver, false);
+  function registerGraphQLQuery(name, sdl, resolver, options) {
+    registerGraphQL("registerGraphQLQuery", 0, name, sdl, resolver, false, options);
   }
 
-  function registerGraphQLMutation(name, sdl, resolver) {
-    registerGraphQL("registerGraphQLMutation", 1, name, sdl, resolver, false);
+  function registerGraphQLMutation(name, sdl, resolver, options) {
+    registerGraphQL("registerGraphQLMutation", 1, name, sdl, resolver, false, options);
   }
 
-  function registerGraphQLSubscription(name, sdl, resolver) {
-    registerGraphQL("registerGraphQLSubscription", 2, name, sdl, resolver, true);
+  function registerGraphQLSubscription(name, sdl, resolver, options) {
+    registerGraphQL("registerGraphQLSubscription", 2, name, sdl, resolver, true, options);
   }
 
   function sendSubscriptionMessage(name, data, filter) {

@@ -14,6 +14,7 @@ internal sealed class StreamRegistry
     private readonly TopicOwners? _topicOwners;
     private readonly Lock _sync = new();
     private Dictionary<string, string> _owners = new(StringComparer.Ordinal);
+    private Dictionary<string, string> _rateLimits = new(StringComparer.Ordinal);
 
     public StreamRegistry(ITopicBus bus, TopicOwners? topicOwners = null)
     {
@@ -29,6 +30,9 @@ internal sealed class StreamRegistry
     public IReadOnlyDictionary<string, string> Snapshot => Volatile.Read(ref _owners);
 
     public string? OwnerOf(string path) => Snapshot.GetValueOrDefault(path);
+
+    /// <summary>The rate limit policy the stream at <paramref name="path"/> was registered with, or <see langword="null"/>.</summary>
+    public string? RateLimitOf(string path) => Volatile.Read(ref _rateLimits).GetValueOrDefault(path);
 
     /// <summary>The stream paths <paramref name="uri"/> owns now.</summary>
     public List<string> PathsOf(string uri)
@@ -57,13 +61,19 @@ internal sealed class StreamRegistry
     }
 
     /// <summary>Adds a path for a script that is serving. Returns the other owner on conflict.</summary>
-    public string? Add(string uri, string path)
+    public string? Add(string uri, string path, string? rateLimit = null)
     {
         lock (_sync)
         {
-            if (_owners.TryGetValue(path, out var owner))
+            if (_owners.TryGetValue(path, out var owner) && owner != uri)
             {
-                return owner == uri ? null : owner;
+                return owner;
+            }
+
+            SetRateLimit(path, rateLimit);
+            if (owner is not null)
+            {
+                return null;
             }
 
             Volatile.Write(ref _owners, new Dictionary<string, string>(_owners, StringComparer.Ordinal) { [path] = uri });
@@ -90,7 +100,7 @@ internal sealed class StreamRegistry
 
     /// <summary>Makes <paramref name="paths"/> the only paths of <paramref name="uri"/>; ends the clients of paths it no longer has.</summary>
     /// <remarks>Call <see cref="FindConflict"/> first, under the same outer lock.</remarks>
-    public void ReplaceOwner(string uri, IReadOnlyCollection<string> paths)
+    public void ReplaceOwner(string uri, IReadOnlyCollection<string> paths, IReadOnlyDictionary<string, string>? rateLimits = null)
     {
         var removed = new List<string>();
         lock (_sync)
@@ -113,6 +123,21 @@ internal sealed class StreamRegistry
                 next[path] = uri;
             }
 
+            var limits = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var (path, policy) in _rateLimits)
+            {
+                if (next.TryGetValue(path, out var owner) && owner != uri)
+                {
+                    limits[path] = policy;
+                }
+            }
+
+            foreach (var (path, policy) in rateLimits ?? new Dictionary<string, string>())
+            {
+                limits[path] = policy;
+            }
+
+            Volatile.Write(ref _rateLimits, limits);
             Volatile.Write(ref _owners, next);
         }
 
@@ -122,5 +147,26 @@ internal sealed class StreamRegistry
         {
             _bus.Complete(TopicOf(path));
         }
+    }
+
+    // Under _sync: one path's policy, in a new snapshot.
+    private void SetRateLimit(string path, string? rateLimit)
+    {
+        if (_rateLimits.GetValueOrDefault(path) == rateLimit)
+        {
+            return;
+        }
+
+        var next = new Dictionary<string, string>(_rateLimits, StringComparer.Ordinal);
+        if (rateLimit is null)
+        {
+            next.Remove(path);
+        }
+        else
+        {
+            next[path] = rateLimit;
+        }
+
+        Volatile.Write(ref _rateLimits, next);
     }
 }
