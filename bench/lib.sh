@@ -172,9 +172,11 @@ start_server() {
       # shellcheck disable=SC2086
       (cd "$PEER_DIR" && NODE_ENV=production exec node ${PEER_NODE_FLAGS:-} server.mjs --port "$PORT" "$@" >"$SERVER_LOG" 2>&1) &
     else
+      # The load clients are a few loopback addresses holding thousands of connections: per-client
+      # rate limits (AiWebEngine:RateLimits) would refuse them, so the benchmarks run without.
       # From the build output, so that its appsettings.json applies (Microsoft.AspNetCore logs at
       # Warning); from elsewhere the framework logs every request at Information (see bench/http.sh).
-      (cd "$APP_DIR" && ASPNETCORE_ENVIRONMENT=Production exec dotnet "$DLL" --scripts "$SCRIPTS" --urls "$BASE" "$@" \
+      (cd "$APP_DIR" && ASPNETCORE_ENVIRONMENT=Production exec dotnet "$DLL" --scripts "$SCRIPTS" --urls "$BASE" --AiWebEngine:RateLimits:Enabled=false "$@" \
         >"$SERVER_LOG" 2>&1) &
     fi
     SERVER_PID=$!

@@ -16,6 +16,7 @@ public static class ErrorCodes
     public const string Unauthorized = "UNAUTHORIZED";
     public const string Forbidden = "FORBIDDEN";
     public const string TooManyRequests = "TOO_MANY_REQUESTS";
+    public const string RateLimited = "RATE_LIMITED";
     public const string ScriptLoadFailed = "SCRIPT_LOAD_FAILED";
     public const string InternalError = "INTERNAL_ERROR";
     public const string IdeNotInstalled = "IDE_NOT_INSTALLED";

@@ -56,7 +56,8 @@ internal sealed partial class GraphQLExecutor
         ClaimsPrincipal? user,
         IHeaderDictionary? headers,
         SubscriptionRole? role,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        string? client = null)
     {
         var options = new ExecutionOptions
         {
@@ -73,6 +74,11 @@ internal sealed partial class GraphQLExecutor
         if (headers is not null)
         {
             options.UserContext[ScriptFieldResolvers.HeadersKey] = LowerCaseHeaders(headers, _exposeCredentials);
+        }
+
+        if (client is not null)
+        {
+            options.UserContext[ScriptFieldResolvers.ClientKey] = client;
         }
 
         if (role is not null)

@@ -14,6 +14,9 @@ internal sealed record GraphQLField(GraphQLFragment Fragment, string? ResolverRe
 
     public string Owner => Instance.Uri;
 
+    /// <summary>The rate limit policy the field names (<c>{ rateLimit: "name" }</c>), or <see langword="null"/>.</summary>
+    public string? RateLimit => Options.RateLimit;
+
     /// <summary>The bus topic that carries this subscription field's events.</summary>
     public static string TopicOf(string subscription) => TopicPrefix + subscription;
 

@@ -12,16 +12,22 @@ namespace AiWebEngine.GraphQL;
 
 /// <summary>
 /// Binds root fields to their script resolvers: <c>resolver(args, context)</c> with
-/// <c>context = { fieldName, operationName, headers, user }</c>; subscriptions to their bus topic.
+/// <c>context = { fieldName, operationName, headers, user }</c>; subscriptions to their bus topic. A field
+/// registered with <c>{ rateLimit: "name" }</c> takes a permit of that policy for the caller before its
+/// resolver runs (per query or mutation, per subscribe; never per delivered event).
 /// </summary>
-internal sealed class ScriptFieldResolvers(ITopicBus bus, Func<GraphQLFieldKind, string, GraphQLField?> current)
+internal sealed class ScriptFieldResolvers(ITopicBus bus, Func<GraphQLFieldKind, string, GraphQLField?> current, RateLimiting.ClientRateLimiter? limits = null)
 {
+    /// <summary>The key of <see cref="IResolveFieldContext.UserContext"/> under which transports put the caller's rate limit partition.</summary>
+    public const string ClientKey = "aiwebengine.client";
+
     /// <summary>The key of <see cref="IResolveFieldContext.UserContext"/> under which transports put the request headers.</summary>
     public const string HeadersKey = "aiwebengine.headers";
 
     public IFieldResolver Resolve(GraphQLField field) =>
         new FuncFieldResolver<object?>(async context =>
         {
+            await LimitAsync(field, context);
             var json = await CallAsync(field, context);
             return GraphQLValues.FromJson(json, context.FieldDefinition.ResolvedType);
         });
@@ -43,6 +49,11 @@ internal sealed class ScriptFieldResolvers(ITopicBus bus, Func<GraphQLFieldKind,
             if (role is not null)
             {
                 role.Honored = true;
+            }
+
+            if (role is not { IsFirstEvent: false })
+            {
+                await LimitAsync(field, context);
             }
 
             object? first = null;
@@ -80,6 +91,23 @@ internal sealed class ScriptFieldResolvers(ITopicBus bus, Func<GraphQLFieldKind,
         catch (JsonException)
         {
             return message.Data;
+        }
+    }
+
+    /// <summary>Takes a permit of the field's rate limit policy for the caller; over it, a <c>RATE_LIMITED</c> error and no resolver run.</summary>
+    private async ValueTask LimitAsync(GraphQLField field, IResolveFieldContext context)
+    {
+        if (field.RateLimit is not { } name || limits is not { Enabled: true } || limits.Policy(name) is not { } policy)
+        {
+            return;
+        }
+
+        // A caller without a partition (an in-process execution) shares one budget with its kind.
+        var client = context.UserContext.TryGetValue(ClientKey, out var key) && key is string text ? text : "none";
+        using var lease = await policy.AcquireAsync(client, context.CancellationToken);
+        if (!lease.IsAcquired)
+        {
+            throw new ExecutionError(policy.Message) { Code = "RATE_LIMITED" };
         }
     }
 

@@ -33,11 +33,12 @@ public static class AiWebEngineApplicationBuilderExtensions
         {
             KeepAliveInterval = app.ApplicationServices.GetRequiredService<IOptions<GraphQLOptions>>().Value.KeepAliveInterval,
         });
-        // Routing, then who is calling, then what they may do. CORS, the cross-site check and the rate
-        // limiter sit between authentication and authorization: they need the caller, and a refused
-        // request must not reach an endpoint's authorization (or a script).
+        // Routing, then who is calling, then how often they may (per-client rate limits,
+        // AiWebEngine:RateLimits, before anything of a request runs), then what they may do. CORS and the
+        // cross-site check sit here too: they need the caller, and a refused request must reach no script.
         app.UseRouting();
         app.UseAuthentication();
+        app.UseMiddleware<AiWebEngine.Hosting.RateLimitMiddleware>();
         app.UseAuthorization();
         return app;
     }

@@ -4,6 +4,7 @@ using AiWebEngine.Diagnostics.Metrics;
 using AiWebEngine.GraphQL;
 using AiWebEngine.Hosting;
 using AiWebEngine.Management;
+using AiWebEngine.RateLimiting;
 using AiWebEngine.Routing;
 using AiWebEngine.Scripting;
 using AiWebEngine.Streaming;
@@ -71,6 +72,10 @@ public static class AiWebEngineServiceCollectionExtensions
         services.AddSingleton<StreamRegistry>();
         services.AddSingleton<StreamPublisher>();
         services.AddSingleton<StreamConnectionLimiter>();
+        services.AddOptions<RateLimitOptions>().BindConfiguration(RateLimitOptions.SectionName).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<RateLimitOptions>, RateLimitOptionsValidator>();
+        services.AddSingleton<IValidateOptions<RateLimitOptions>, RateLimitPoliciesValidator>();
+        services.AddSingleton<ClientRateLimiter>();
         services.AddSingleton<SseKeepAlive>();
         services.AddSingleton<SseEndpoint>();
         services.AddSingleton<StreamEndpoint>();

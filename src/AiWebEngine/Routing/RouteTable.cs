@@ -7,6 +7,9 @@ internal sealed record ScriptRoute(RoutePath Path, string Method, string Handler
 {
     public string Owner => Instance.Uri;
 
+    /// <summary>The rate limit policy the route names (<c>{ rateLimit: "name" }</c>), or <see langword="null"/>.</summary>
+    public string? RateLimit => Options.RateLimit;
+
     public string Key => KeyOf(Method, Path);
 
     public static string KeyOf(string method, RoutePath path) => method + " " + path.Shape;

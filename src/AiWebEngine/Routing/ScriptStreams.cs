@@ -20,6 +20,7 @@ internal sealed partial class ScriptStreams(IOptions<ScriptOptions> scripts, ILo
         {
             Hook = options.Authorize is { } hookRef ? new Hook(this, instance, hookRef) : null,
             EndpointMetadata = [options, .. ScriptEndpointDataSource.AccessMetadata(options.Auth)],
+            RateLimit = options.RateLimit,
         };
 
     /// <summary>

@@ -17,7 +17,8 @@ internal sealed class RegistrationCoordinator(
     StreamRegistry streams,
     ScriptStreams scriptStreams,
     GraphQLRegistry graphQL,
-    Microsoft.AspNetCore.Authorization.IAuthorizationPolicyProvider policies) : IScriptRegistrar
+    Microsoft.AspNetCore.Authorization.IAuthorizationPolicyProvider policies,
+    AiWebEngine.RateLimiting.ClientRateLimiter? limits = null) : IScriptRegistrar
 {
     private static readonly string[] Methods = ["GET", "POST", "PUT", "DELETE", "PATCH"];
 
@@ -239,6 +240,15 @@ internal sealed class RegistrationCoordinator(
     // refusing every request later. The framework's provider answers synchronously.
     private string? UnknownPolicy(RegistrationOptions options)
     {
+        if (options.RateLimit is { } rateLimit)
+        {
+            var refused = limits is null ? $"rateLimit '{rateLimit}' is not a configured policy (no rate limits are configured)" : limits.CheckPolicyName(rateLimit);
+            if (refused is not null)
+            {
+                return refused;
+            }
+        }
+
         if (options.Auth?.PolicyName is not { } name)
         {
             return null;

@@ -18,4 +18,7 @@ internal sealed record StreamRegistration(string Path, string Owner)
 
     /// <summary>What else the endpoint carries, in order: the registration's options, its authorization rule and policy.</summary>
     public IReadOnlyList<object> EndpointMetadata { get; init; } = [];
+
+    /// <summary>The rate limit policy its connects take a permit of (<c>{ rateLimit: "name" }</c>), or <see langword="null"/>.</summary>
+    public string? RateLimit { get; init; }
 }

@@ -33,6 +33,9 @@ internal sealed class StreamRegistry
     /// <summary>Path → registration, an immutable snapshot.</summary>
     public IReadOnlyDictionary<string, StreamRegistration> Snapshot => Volatile.Read(ref _streams);
 
+    /// <summary>The rate limit policy a path's connects take a permit of, or <see langword="null"/>.</summary>
+    public string? RateLimitOf(string path) => Snapshot.GetValueOrDefault(path)?.RateLimit;
+
     public string? OwnerOf(string path) => Snapshot.GetValueOrDefault(path)?.Owner;
 
     /// <summary>The stream paths <paramref name="uri"/> owns now.</summary>

@@ -87,6 +87,13 @@ public sealed class EngineHost : IAsyncDisposable
             ["AiWebEngine:Scripts:ReloadDebounce"] = "00:00:00.050",
             ["Logging:LogLevel:AiWebEngine"] = "Debug",
         };
+        // Tests open hundreds of connections from one loopback address, far past the per-client
+        // defaults: limits are off unless a test configures them (the rate-limit tests do).
+        if (settings?.Keys.Any(k => k.StartsWith("AiWebEngine:RateLimits", StringComparison.Ordinal)) != true)
+        {
+            configuration["AiWebEngine:RateLimits:Enabled"] = "false";
+        }
+
         if (kestrel)
         {
             configuration["Urls"] = $"http://127.0.0.1:{port}";

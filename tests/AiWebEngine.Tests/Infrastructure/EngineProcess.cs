@@ -62,6 +62,8 @@ public sealed class EngineProcess : IAsyncDisposable
         start.ArgumentList.Add(scriptsDirectory);
         start.ArgumentList.Add("--urls");
         start.ArgumentList.Add($"http://127.0.0.1:{port}");
+        // As in EngineHost: the tests' many loopback connections are past the per-client rate limits.
+        start.ArgumentList.Add("--AiWebEngine:RateLimits:Enabled=false");
         foreach (var (key, value) in settings)
         {
             start.ArgumentList.Add($"--{key}={value}");

@@ -57,7 +57,7 @@ internal sealed class GraphQLHttpEndpoint(GraphQLExecutor executor, IOptions<Htt
         try
         {
             result = await executor.ExecuteAsync(schema, request!, isGet ? OperationKinds.Query : OperationKinds.QueryAndMutation,
-                context.RequestServices, context.User, context.Request.Headers, role: null, context.RequestAborted);
+                context.RequestServices, context.User, context.Request.Headers, role: null, context.RequestAborted, RateLimiting.ClientPartition.Of(context));
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {

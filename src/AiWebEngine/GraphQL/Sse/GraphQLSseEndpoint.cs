@@ -81,7 +81,7 @@ internal sealed partial class GraphQLSseEndpoint(
         try
         {
             var operation = await operations.RunAsync(schema, request, isGet ? OperationKinds.Query | OperationKinds.Subscription : OperationKinds.All,
-                context.RequestServices, context.User, context.Request.Headers, context.RequestAborted);
+                context.RequestServices, context.User, context.Request.Headers, context.RequestAborted, RateLimiting.ClientPartition.Of(context));
             var result = operation.Result;
             if (isGet && GraphQLExecutor.IsOperationNotAllowed(result))
             {

@@ -55,10 +55,11 @@ internal sealed partial class GraphQLOperations(
         IServiceProvider requestServices,
         ClaimsPrincipal? user,
         IHeaderDictionary? headers,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        string? client = null)
     {
         var role = SubscriptionRole.FirstEvent();
-        var result = await _executor.ExecuteAsync(schema, request, allowed, requestServices, user, headers, role, cancellationToken);
+        var result = await _executor.ExecuteAsync(schema, request, allowed, requestServices, user, headers, role, cancellationToken, client);
         if (result.Streams is not { Count: > 0 } streams || !role.Honored)
         {
             return GraphQLOperation.Unshared(result, _executor.Json);

@@ -12,6 +12,7 @@ namespace AiWebEngine.GraphQL.WebSockets;
 /// <summary>What a <see cref="GraphQLWsConnection"/> needs from its host: how to run an operation, and its limits.</summary>
 /// <param name="Execute">Runs an operation on the current schema (all operation types are allowed).</param>
 /// <param name="MaxOperations">Operations one socket may run at once; a <c>subscribe</c> over it gets an <c>error</c> for its id.</param>
+/// <param name="Limits">The socket's rate limits, or <see langword="null"/> when they are off.</param>
 internal sealed record GraphQLWsSettings(
     Func<GraphQLRequest, CancellationToken, Task<GraphQLOperation>> Execute,
     GraphQLJson Json,
@@ -20,7 +21,8 @@ internal sealed record GraphQLWsSettings(
     int MaxOperations,
     int MaxMessageBytes,
     TimeProvider Time,
-    ILogger Logger);
+    ILogger Logger,
+    GraphQLWsLimits? Limits = null);
 
 /// <summary>
 /// The <c>graphql-transport-ws</c> protocol core (https://github.com/enisdenjo/graphql-ws/blob/master/PROTOCOL.md)
@@ -35,7 +37,9 @@ internal sealed record GraphQLWsSettings(
 /// reason, every operation is disposed. At most <see cref="GraphQLWsSettings.MaxOperations"/> operations
 /// run at once: the protocol has no code for "too many", so a <c>subscribe</c> over the limit is
 /// answered with an <c>error</c> for its id (<c>MAX_OPERATIONS_EXCEEDED</c>) and the socket and its other
-/// operations go on; the id is free again at once.
+/// operations go on; the id is free again at once. So is a <c>subscribe</c> over a rate limit
+/// (<c>RATE_LIMITED</c>); a client that sends messages faster than <see cref="GraphQLWsLimits"/> allows
+/// is closed with 4429.
 /// </remarks>
 internal sealed partial class GraphQLWsConnection : IDisposable
 {
@@ -156,6 +160,12 @@ internal sealed partial class GraphQLWsConnection : IDisposable
                 return;
             }
 
+            if (_settings.Limits?.OnMessage() is { } tooFast)
+            {
+                Close(GraphQLWsCloseCodes.TooManyMessages, tooFast);
+                return;
+            }
+
             if (received.MessageType != WebSocketMessageType.Text || !Handle(buffer.WrittenMemory))
             {
                 Close(GraphQLWsCloseCodes.BadRequest, "Invalid message received");
@@ -262,6 +272,12 @@ internal sealed partial class GraphQLWsConnection : IDisposable
             return true;
         }
 
+        if (_settings.Limits?.OnSubscribe() is { } limited)
+        {
+            Send(GraphQLWsMessages.Error(id, RateLimited(limited), _settings.Json));
+            return true;
+        }
+
         var operation = new GraphQLWsOperation(id, request, this);
         _operations.TryAdd(id, operation);
 
@@ -274,6 +290,8 @@ internal sealed partial class GraphQLWsConnection : IDisposable
     {
         Code = "MAX_OPERATIONS_EXCEEDED",
     });
+
+    private static ExecutionResult RateLimited(string message) => new(new ExecutionError(message) { Code = "RATE_LIMITED" });
 
     private async Task RunOperationAsync(GraphQLWsOperation operation)
     {

@@ -1,6 +1,7 @@
 using System.Net.WebSockets;
 using AiWebEngine.Errors;
 using AiWebEngine.GraphQL.Subscriptions;
+using AiWebEngine.RateLimiting;
 using AiWebEngine.Routing;
 using AiWebEngine.Streaming;
 using GraphQL;
@@ -24,6 +25,7 @@ internal sealed partial class GraphQLWsEndpoint(
     WebSocketOrigins origins,
     GraphQLOperations operations,
     StreamConnectionLimiter limiter,
+    ClientRateLimiter rateLimits,
     IHostApplicationLifetime lifetime,
     IOptions<GraphQLOptions> options,
     IOptions<HttpOptions> http,
@@ -91,14 +93,15 @@ internal sealed partial class GraphQLWsEndpoint(
             options.Value.MaxOperationsPerSocket,
             http.Value.MaxRequestBodyBytes,
             time,
-            logger);
+            logger,
+            GraphQLWsLimits.Create(rateLimits, ClientPartition.Of(context), time));
         using var connection = new GraphQLWsConnection(socket, settings);
         await connection.RunAsync(lifetime.ApplicationStopping);
     }
 
     /// <summary>Each operation runs on the schema current when it is subscribed.</summary>
     private Task<GraphQLOperation> ExecuteAsync(HttpContext context, GraphQLRequest request, CancellationToken cancellationToken) =>
-        operations.RunAsync(executor.CurrentSchema, request, OperationKinds.All, context.RequestServices, context.User, context.Request.Headers, cancellationToken);
+        operations.RunAsync(executor.CurrentSchema, request, OperationKinds.All, context.RequestServices, context.User, context.Request.Headers, cancellationToken, ClientPartition.Of(context));
 
     [LoggerMessage(EventId = 1421, Level = LogLevel.Warning, Message = "GraphQL WebSocket upgrade {RequestId} refused: its Origin is not allowed (AiWebEngine:GraphQL:AllowedOrigins)")]
     private static partial void OriginRefused(ILogger logger, string requestId);

@@ -74,6 +74,12 @@ internal static class GraphQLWsCloseCodes
     /// <summary>A second <c>connection_init</c>.</summary>
     public const int TooManyInitialisationRequests = 4429;
 
+    /// <summary>
+    /// The client sends messages faster than <c>AiWebEngine:RateLimits:WebSocketMessages</c> allows: the
+    /// protocol's "too many" code, with a reason that says which.
+    /// </summary>
+    public const int TooManyMessages = 4429;
+
     /// <summary>The server failed unexpectedly.</summary>
     public const int InternalServerError = 4500;
 }
