@@ -16,12 +16,12 @@ internal sealed class GraphQLRegistry : IGraphQLSchemaProvider
     private Dictionary<(GraphQLFieldKind, string), GraphQLField> _fields = [];
     private ISchema _current;
 
-    public GraphQLRegistry(ITopicBus bus, TopicOwners? topicOwners = null, RateLimiting.ClientRateLimiter? limits = null)
+    public GraphQLRegistry(ITopicBus bus, TopicOwners? topicOwners = null, RateLimiting.ClientRateLimiter? limits = null, FieldAccess? access = null, ILogger<GraphQLRegistry>? logger = null)
     {
         _bus = bus;
         _topicOwners = topicOwners;
         topicOwners?.Add(topic => GraphQLField.SubscriptionOf(topic) is { } name ? Find(GraphQLFieldKind.Subscription, name)?.Owner : null);
-        _builder = new ScriptSchemaBuilder(new ScriptFieldResolvers(bus, Find, limits));
+        _builder = new ScriptSchemaBuilder(new ScriptFieldResolvers(bus, Find, limits, access, logger));
         _current = _builder.Build([]);
     }
 

@@ -25,6 +25,7 @@ internal static class GraphQLServiceCollectionExtensions
         services.AddSingleton<GraphQLJson>();
         services.AddSingleton<DocumentCache>();
         services.AddSingleton<DocumentLimits>();
+        services.AddSingleton<FieldAccess>();
         services.AddSingleton<GraphQLExecutor>();
         services.AddSingleton<GraphQLOperations>();
         services.AddSingleton<GraphQLKeepAlive>();

@@ -16,7 +16,14 @@ namespace AiWebEngine.GraphQL;
 /// registered with <c>{ rateLimit: "name" }</c> takes a permit of that policy for the caller before its
 /// resolver runs (per query or mutation, per subscribe; never per delivered event).
 /// </summary>
-internal sealed class ScriptFieldResolvers(ITopicBus bus, Func<GraphQLFieldKind, string, GraphQLField?> current, RateLimiting.ClientRateLimiter? limits = null)
+/// <remarks>
+/// Order per call, all in .NET: the field's <c>auth</c> rule (<see cref="FieldAccess"/>), then its rate
+/// limit, then the script. A subscription's connection metadata is its arguments, except the reserved
+/// <c>user</c>, which is always the caller's id (absent when anonymous), so that a message sent with
+/// filter <c>{ user: "alice" }</c> reaches Alice's subscriptions only. Its <c>filter</c> function runs per
+/// event in the event source, which a shared execution has one of per subscriber group.
+/// </remarks>
+internal sealed class ScriptFieldResolvers(ITopicBus bus, Func<GraphQLFieldKind, string, GraphQLField?> current, RateLimiting.ClientRateLimiter? limits = null, FieldAccess? access = null, ILogger? logger = null)
 {
     /// <summary>The key of <see cref="IResolveFieldContext.UserContext"/> under which transports put the caller's rate limit partition.</summary>
     public const string ClientKey = "aiwebengine.client";
@@ -27,6 +34,7 @@ internal sealed class ScriptFieldResolvers(ITopicBus bus, Func<GraphQLFieldKind,
     public IFieldResolver Resolve(GraphQLField field) =>
         new FuncFieldResolver<object?>(async context =>
         {
+            await AuthorizeAsync(field, context);
             await LimitAsync(field, context);
             var json = await CallAsync(field, context);
             return GraphQLValues.FromJson(json, context.FieldDefinition.ResolvedType);
@@ -45,14 +53,22 @@ internal sealed class ScriptFieldResolvers(ITopicBus bus, Func<GraphQLFieldKind,
                 }
             }
 
+            metadata.Remove(Streaming.StreamAdmission.UserKey);
+            if (Security.ScriptUser.Id(context.User) is { } userId)
+            {
+                metadata[Streaming.StreamAdmission.UserKey] = userId;
+            }
+
             var role = context.UserContext.TryGetValue(SubscriptionRole.Key, out var asked) ? asked as SubscriptionRole : null;
             if (role is not null)
             {
                 role.Honored = true;
             }
 
+            // A shared execution's events (IsFirstEvent false) follow a client execution that passed these.
             if (role is not { IsFirstEvent: false })
             {
+                await AuthorizeAsync(field, context);
                 await LimitAsync(field, context);
             }
 
@@ -68,8 +84,33 @@ internal sealed class ScriptFieldResolvers(ITopicBus bus, Func<GraphQLFieldKind,
             }
 
             var type = context.FieldDefinition.ResolvedType;
-            return new SubscriptionSource(bus, GraphQLField.TopicOf(field.Name), metadata, first, message => EventValue(message, type), role?.Subscribed);
+            var accept = field.Options.Filter is { } filterRef ? Filter(field, filterRef, ArgumentsJson(context), ContextJson(context)) : null;
+            return new SubscriptionSource(bus, GraphQLField.TopicOf(field.Name), metadata, first, message => EventValue(message, type), role?.Subscribed, accept);
         });
+
+    /// <summary>
+    /// The subscription's <c>filter(payload, args, context)</c> for one event source: an event is delivered
+    /// only when the function returns <c>true</c>. Fails closed: a filter that throws, times out or is busy
+    /// delivers nothing of that event (and is logged).
+    /// </summary>
+    private Func<BusMessage, ValueTask<bool>> Filter(GraphQLField field, string filterRef, string arguments, string request) =>
+        async message =>
+        {
+            var serving = current(field.Kind, field.Name) is { } now && now.Owner == field.Owner ? now : field;
+            try
+            {
+                return await serving.Instance.FilterAsync(serving.Options.Filter ?? filterRef, message.Data, arguments, request, CancellationToken.None);
+            }
+            catch (Exception e) when (e is ScriptFailedException or ScriptTimeoutException or ScriptBusyException or ObjectDisposedException)
+            {
+                if (logger is not null)
+                {
+                    GraphQLLog.FilterFailed(logger, field.Owner, field.Name, e.Message);
+                }
+
+                return false;
+            }
+        };
 
     // For a String field the event is the data as sent; otherwise the data is JSON, resolved against the selection.
     private static object? EventValue(BusMessage message, IGraphType? type)
@@ -91,6 +132,19 @@ internal sealed class ScriptFieldResolvers(ITopicBus bus, Func<GraphQLFieldKind,
         catch (JsonException)
         {
             return message.Data;
+        }
+    }
+
+    private async ValueTask AuthorizeAsync(GraphQLField field, IResolveFieldContext context)
+    {
+        if (access is not null)
+        {
+            await access.CheckAsync(field, context.User);
+        }
+        else if (field.Options.Auth is not null)
+        {
+            // Fail closed: a field that asks for a user is never served without the authorization service.
+            throw new ExecutionError($"{field.Kind}.{field.Name} requires {field.Options.Auth.Description}.") { Code = FieldAccess.UnauthenticatedCode };
         }
     }
 

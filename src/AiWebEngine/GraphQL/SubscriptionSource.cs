@@ -5,7 +5,7 @@ namespace AiWebEngine.GraphQL;
 
 /// <summary>
 /// The event stream of one GraphQL subscription: a bus subscriber whose messages are pushed to the
-/// GraphQL.NET observer. Disposing the subscription unsubscribes from the bus at once.
+/// GraphQL.NET observer, those that <c>accept</c> lets through. Disposing the subscription unsubscribes from the bus at once.
 /// </summary>
 /// <remarks>
 /// GraphQL.NET has no backpressure of its own; the bus subscriber's bounded queue is it. A
@@ -17,7 +17,8 @@ internal sealed class SubscriptionSource(
     IReadOnlyDictionary<string, string> metadata,
     object? first,
     Func<BusMessage, object?> convert,
-    Action<TopicSubscriber>? subscribed = null) : IObservable<object?>
+    Action<TopicSubscriber>? subscribed = null,
+    Func<BusMessage, ValueTask<bool>>? accept = null) : IObservable<object?>
 {
     public IDisposable Subscribe(IObserver<object?> observer)
     {
@@ -38,7 +39,8 @@ internal sealed class SubscriptionSource(
 
             await foreach (var message in subscriber.Messages.ReadAllAsync())
             {
-                if (!message.IsComment)
+                // The filter runs here, in order, once per event of this source (a shared execution's one source per group).
+                if (!message.IsComment && (accept is null || await accept(message)))
                 {
                     observer.OnNext(convert(message));
                 }

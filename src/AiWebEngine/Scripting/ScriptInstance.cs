@@ -185,6 +185,10 @@ internal sealed partial class ScriptInstance : IDisposable
     /// returned as JSON, or <see langword="null"/> for <c>undefined</c>. The JSON comes from the script's
     /// realm: the caller validates it.
     /// </summary>
+    /// <summary>Calls a subscription's <c>filter(payload, args, context)</c>; true only when it returned exactly <c>true</c>.</summary>
+    public async Task<bool> FilterAsync(string filterRef, string payload, string argumentsJson, string contextJson, CancellationToken cancellationToken) =>
+        await RunAsync(() => _exports.InvokeMethod("filterEvent", filterRef, payload, argumentsJson, contextJson), cancellationToken) is string json && json == "true";
+
     public async Task<string?> AuthorizeAsync(string hookRef, string requestJson, CancellationToken cancellationToken) =>
         await RunAsync(() => _exports.InvokeMethod("authorizeStream", hookRef, requestJson), cancellationToken) as string;
 

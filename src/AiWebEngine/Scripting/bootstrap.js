@@ -269,6 +269,15 @@
     return sent(api, host.SendSubscriptionMessage(name, payload(api, data), filterJson(api, filter)));
   }
 
+  // Reaches only the subscriptions of the signed-in user userId, on every transport: the host sets each
+  // subscription's "user" metadata from its identity, never from its arguments.
+  function sendSubscriptionToUser(name, userId, data) {
+    const api = "sendSubscriptionToUser";
+    if (typeof name !== "string") fail(api, "name must be the name of a registered subscription, got " + describe(name));
+    if (typeof userId !== "string" || userId.length === 0) fail(api, "userId must be a non-empty string (the user's id, the token's sub claim), got " + describe(userId));
+    return sent(api, host.SendSubscriptionMessage(name, payload(api, data), filterJson(api, { user: userId })));
+  }
+
   // A resolver's result goes back as JSON; undefined (nothing to send) as null.
   function encodeResult(value) {
     if (value === undefined) return null;
@@ -356,6 +365,15 @@
   }
 
   // A stream's connect hook: true, false, undefined or an object of strings, judged by the host (ScriptStreams).
+  // A subscription's filter sees the event's data parsed when it is JSON, else the string as sent.
+  function filterEvent(ref, payload, argumentsJson, contextJson) {
+    let value = payload;
+    try { value = parse(payload); } catch (e) { value = payload; }
+    const result = resolve(ref)(value, parse(argumentsJson), parse(contextJson));
+    if (isThenable(result)) return hostPromise(result, encodeResult);
+    return encodeResult(result);
+  }
+
   function authorizeStream(ref, requestJson) {
     const result = resolve(ref)(parse(requestJson));
     if (isThenable(result)) return hostPromise(result, encodeResult);
@@ -375,11 +393,11 @@
 
   const api = {
     register, writeLog, console, registerWebStream, sendStreamMessage, sendStreamMessageToPath, sendToUser,
-    registerGraphQLQuery, registerGraphQLMutation, registerGraphQLSubscription, sendSubscriptionMessage,
+    registerGraphQLQuery, registerGraphQLMutation, registerGraphQLSubscription, sendSubscriptionMessage, sendSubscriptionToUser,
   };
   for (const name of Object.keys(api)) {
     Object.defineProperty(globalThis, name, { value: api[name], writable: true, configurable: true, enumerable: false });
   }
 
-  return { dispatch, runInit, isFunction, resolveField, authorizeStream };
+  return { dispatch, runInit, isFunction, resolveField, authorizeStream, filterEvent };
 })

@@ -57,6 +57,7 @@ internal static class EngineAuthentication
         services.AddSingleton<IValidateOptions<JwtBearerOptions>, BearerOptionsValidator>();
         services.AddOptions<JwtBearerOptions>(BearerScheme).ValidateOnStart();
 
+        services.AddSingleton<BearerTokens>();
         services.AddAuthorization();
         services.AddOptions<AuthorizationOptions>().Configure<IConfiguration>(ConfiguredPolicies.AddTo);
         services.AddSingleton<IAuthorizationMiddlewareResultHandler, AccessRefusals>();

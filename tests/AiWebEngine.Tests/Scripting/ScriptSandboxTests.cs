@@ -58,7 +58,7 @@ public sealed class ScriptSandboxTests
         "isFinite", "isNaN", "parseFloat", "parseInt", "undefined", "unescape",
         "EngineInternal",
         "console", "register", "writeLog", "registerWebStream", "sendStreamMessage", "sendStreamMessageToPath", "sendToUser", "registerGraphQLQuery",
-        "registerGraphQLMutation", "registerGraphQLSubscription", "sendSubscriptionMessage",
+        "registerGraphQLMutation", "registerGraphQLSubscription", "sendSubscriptionMessage", "sendSubscriptionToUser",
     ];
 
     private static readonly string[] EngineInternalMembers =

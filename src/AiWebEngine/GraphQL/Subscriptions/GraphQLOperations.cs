@@ -12,7 +12,7 @@ namespace AiWebEngine.GraphQL.Subscriptions;
 /// <summary>
 /// Runs the operations of the streaming transports (graphql-sse and graphql-transport-ws). Clients of
 /// the same script subscription operation (same schema, document, operation name and variables) share
-/// one execution per event, and so one encoded result.
+/// one execution per event, and so one encoded result. Clients of different users never share one.
 /// </summary>
 /// <remarks>
 /// Each client's own execution validates its request and calls the script's resolver for its first
@@ -21,6 +21,10 @@ namespace AiWebEngine.GraphQL.Subscriptions;
 /// The group is created by its first client and ends with its last one, or when the subscription's
 /// topic ends (reload or delete), which completes every client. A subscription field that is not a
 /// script's runs per client as before.
+/// Invariant: the group key holds the user id (<c>sub</c>, or none for anonymous clients), and the group's
+/// execution runs as its first client's principal, so a subscription's <c>user</c> metadata, its filter's
+/// <c>context.user</c> and every event it executes belong to that one user: one user's events can never
+/// reach another user's client through a shared group.
 /// </remarks>
 internal sealed partial class GraphQLOperations(
     GraphQLExecutor executor,
@@ -65,19 +69,19 @@ internal sealed partial class GraphQLOperations(
             return GraphQLOperation.Unshared(result, _executor.Json);
         }
 
-        var key = new Key(schema, request.Query ?? "", request.OperationName, Serialize(request.Variables));
-        return new GraphQLOperation(result, new SharedEvents(this, key, request, streams.Values.First()));
+        var key = new Key(schema, request.Query ?? "", request.OperationName, Serialize(request.Variables), Security.ScriptUser.Id(user));
+        return new GraphQLOperation(result, new SharedEvents(this, key, request, user, streams.Values.First()));
     }
 
     private string Serialize(Inputs? variables) =>
         variables is null || variables.Count == 0 ? "" : JsonSerializer.Serialize(variables, _executor.Json.Options);
 
-    private Member Join(Key key, GraphQLRequest request, IObservable<ExecutionResult> firstEvent, IObserver<SubscriptionEvent> observer)
+    private Member Join(Key key, GraphQLRequest request, ClaimsPrincipal? user, IObservable<ExecutionResult> firstEvent, IObserver<SubscriptionEvent> observer)
     {
         var member = new Member(observer, _executor.Json, _queueCapacity);
         while (true)
         {
-            var group = _shared.GetOrAdd(key, static (k, state) => new SharedSubscription(state.Owner, k, state.Request), (Owner: this, Request: request));
+            var group = _shared.GetOrAdd(key, static (k, state) => new SharedSubscription(state.Owner, k, state.Request, state.User), (Owner: this, Request: request, User: user));
             if (group.TryAdd(member))
             {
                 member.Group = group;
@@ -93,20 +97,20 @@ internal sealed partial class GraphQLOperations(
         return member;
     }
 
-    private readonly record struct Key(ISchema Schema, string Query, string? OperationName, string Variables);
+    private readonly record struct Key(ISchema Schema, string Query, string? OperationName, string Variables, string? User);
 
-    private sealed class SharedEvents(GraphQLOperations owner, Key key, GraphQLRequest request, IObservable<ExecutionResult> firstEvent) : IObservable<SubscriptionEvent>
+    private sealed class SharedEvents(GraphQLOperations owner, Key key, GraphQLRequest request, ClaimsPrincipal? user, IObservable<ExecutionResult> firstEvent) : IObservable<SubscriptionEvent>
     {
         private int _subscribed;
 
         public IDisposable Subscribe(IObserver<SubscriptionEvent> observer) =>
             Interlocked.Exchange(ref _subscribed, 1) == 0
-                ? owner.Join(key, request, firstEvent, observer)
+                ? owner.Join(key, request, user, firstEvent, observer)
                 : throw new InvalidOperationException("A client's subscription is observed once.");
     }
 
     /// <summary>The clients of one subscription operation and the one execution of its bus events.</summary>
-    private sealed class SharedSubscription(GraphQLOperations owner, Key key, GraphQLRequest request) : IObserver<ExecutionResult>
+    private sealed class SharedSubscription(GraphQLOperations owner, Key key, GraphQLRequest request, ClaimsPrincipal? user) : IObserver<ExecutionResult>
     {
         private readonly Lock _sync = new();
         private Member[] _members = [];
@@ -173,7 +177,7 @@ internal sealed partial class GraphQLOperations(
                         CountClients();
                     }
                 });
-                var result = await owner._executor.ExecuteAsync(key.Schema, request, OperationKinds.Subscription, owner._services, null, null, role, CancellationToken.None);
+                var result = await owner._executor.ExecuteAsync(key.Schema, request, OperationKinds.Subscription, owner._services, user, null, role, CancellationToken.None);
                 if (result.Streams is not { Count: > 0 } streams || !role.Honored)
                 {
                     OnError(new ExecutionError("The subscription's event stream could not be started.") { Code = "SUBSCRIPTION_FAILED" });

@@ -13,6 +13,10 @@ namespace AiWebEngine.GraphQL.WebSockets;
 /// <param name="Execute">Runs an operation on the current schema (all operation types are allowed).</param>
 /// <param name="MaxOperations">Operations one socket may run at once; a <c>subscribe</c> over it gets an <c>error</c> for its id.</param>
 /// <param name="Limits">The socket's rate limits, or <see langword="null"/> when they are off.</param>
+/// <param name="Init">
+/// Judges the <c>connection_init</c> payload's <c>Authorization</c> value (<see langword="null"/> when it has
+/// none) before the connection is acknowledged: <see langword="null"/> accepts, a reason refuses (close 4401).
+/// </param>
 internal sealed record GraphQLWsSettings(
     Func<GraphQLRequest, CancellationToken, Task<GraphQLOperation>> Execute,
     GraphQLJson Json,
@@ -22,7 +26,8 @@ internal sealed record GraphQLWsSettings(
     int MaxMessageBytes,
     TimeProvider Time,
     ILogger Logger,
-    GraphQLWsLimits? Limits = null);
+    GraphQLWsLimits? Limits = null,
+    Func<string?, CancellationToken, Task<string?>>? Init = null);
 
 /// <summary>
 /// The <c>graphql-transport-ws</c> protocol core (https://github.com/enisdenjo/graphql-ws/blob/master/PROTOCOL.md)
@@ -201,7 +206,7 @@ internal sealed partial class GraphQLWsConnection : IDisposable
                 case "connection_init" when hasPayload && payload.ValueKind != JsonValueKind.Object:
                     return false;
                 case "connection_init":
-                    return OnInit();
+                    return OnInit(hasPayload ? AuthorizationOf(payload) : null);
                 case "ping":
                     Send(GraphQLWsMessages.Pong);
                     return true;
@@ -228,22 +233,78 @@ internal sealed partial class GraphQLWsConnection : IDisposable
     }
 
     /// <summary>
-    /// Acknowledges the first <c>connection_init</c>, whatever its payload (the socket carries no identity
-    /// of its own; resolvers see the upgrade request's headers); a second one closes with 4429.
+    /// Acknowledges the first <c>connection_init</c> once its credential (if any) is accepted, else closes
+    /// with 4401; a second one closes with 4429. Until the acknowledgement a <c>subscribe</c> closes with 4401.
     /// </summary>
-    private bool OnInit()
+    private bool OnInit(string? authorization)
     {
         if (Interlocked.Exchange(ref _initReceived, 1) != 0)
         {
             Close(GraphQLWsCloseCodes.TooManyInitialisationRequests, "Too many initialisation requests");
         }
+        else if (_settings.Init is null)
+        {
+            Acknowledge();
+        }
         else
         {
-            _acknowledged = true;
-            Send(GraphQLWsMessages.ConnectionAck);
+            _ = InitAsync(_settings.Init, authorization);
         }
 
         return true;
+    }
+
+    private async Task InitAsync(Func<string?, CancellationToken, Task<string?>> init, string? authorization)
+    {
+        string? refusal;
+        try
+        {
+            refusal = await init(authorization, _ended.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            return; // The socket ended while the credential was checked.
+        }
+
+        if (refusal is null)
+        {
+            Acknowledge();
+        }
+        else
+        {
+            Close(GraphQLWsCloseCodes.Unauthorized, CloseReason("Unauthorized: " + refusal));
+        }
+    }
+
+    private void Acknowledge()
+    {
+        _acknowledged = true;
+        Send(GraphQLWsMessages.ConnectionAck);
+    }
+
+    /// <summary>The payload's <c>Authorization</c> (or <c>authorization</c>) string; a non-string one is kept as "" (refused).</summary>
+    private static string? AuthorizationOf(JsonElement payload)
+    {
+        if (!payload.TryGetProperty("Authorization"u8, out var value) && !payload.TryGetProperty("authorization"u8, out value))
+        {
+            return null;
+        }
+
+        return value.ValueKind == JsonValueKind.String ? value.GetString() : "";
+    }
+
+    /// <summary>Ends the socket because its credential expired: close 4403, after what is queued.</summary>
+    internal void CredentialExpired() => Close(GraphQLWsCloseCodes.Forbidden, "Forbidden: the credential expired; reconnect with a fresh one");
+
+    /// <summary>A close reason cut to the 123 UTF-8 bytes a close frame can carry.</summary>
+    private static string CloseReason(string reason)
+    {
+        while (System.Text.Encoding.UTF8.GetByteCount(reason) > 123)
+        {
+            reason = reason[..^1];
+        }
+
+        return reason;
     }
 
     private bool OnSubscribe(string id, JsonElement payload)

@@ -30,6 +30,7 @@ internal sealed partial class GraphQLWsEndpoint(
     IOptions<GraphQLOptions> options,
     IOptions<HttpOptions> http,
     TimeProvider time,
+    Security.BearerTokens tokens,
     ILogger<GraphQLWsConnection> logger)
 {
     private static readonly TimeSpan RetryAfter = TimeSpan.FromSeconds(5);
@@ -85,8 +86,10 @@ internal sealed partial class GraphQLWsEndpoint(
         }
 
         using var _ = socket;
+        // The socket's identity: the upgrade request's (header or cookie), or the connection_init token's.
+        var identity = new Identity(context.User);
         var settings = new GraphQLWsSettings(
-            (request, cancellationToken) => ExecuteAsync(context, request, cancellationToken),
+            (request, cancellationToken) => ExecuteAsync(context, identity.User, request, cancellationToken),
             executor.Json,
             options.Value.ConnectionInitWaitTimeout,
             options.Value.QueueCapacity,
@@ -94,14 +97,50 @@ internal sealed partial class GraphQLWsEndpoint(
             http.Value.MaxRequestBodyBytes,
             time,
             logger,
-            GraphQLWsLimits.Create(rateLimits, ClientPartition.Of(context), time));
+            GraphQLWsLimits.Create(rateLimits, ClientPartition.Of(context), time),
+            (authorization, cancellationToken) => InitAsync(identity, authorization, cancellationToken));
         using var connection = new GraphQLWsConnection(socket, settings);
         await connection.RunAsync(lifetime.ApplicationStopping);
     }
 
-    /// <summary>Each operation runs on the schema current when it is subscribed.</summary>
-    private Task<GraphQLOperation> ExecuteAsync(HttpContext context, GraphQLRequest request, CancellationToken cancellationToken) =>
-        operations.RunAsync(executor.CurrentSchema, request, OperationKinds.All, context.RequestServices, context.User, context.Request.Headers, cancellationToken, ClientPartition.Of(context));
+    /// <summary>Each operation runs on the schema current when it is subscribed, as the socket's user.</summary>
+    private Task<GraphQLOperation> ExecuteAsync(HttpContext context, System.Security.Claims.ClaimsPrincipal user, GraphQLRequest request, CancellationToken cancellationToken) =>
+        operations.RunAsync(executor.CurrentSchema, request, OperationKinds.All, context.RequestServices, user, context.Request.Headers, cancellationToken, ClientPartition.Of(context));
+
+    /// <summary>
+    /// A <c>connection_init</c> token, validated as the bearer scheme validates headers, becomes the socket's
+    /// user; one that is refused closes the socket (4401), and without one the upgrade's identity stays.
+    /// </summary>
+    private async Task<string?> InitAsync(Identity identity, string? authorization, CancellationToken cancellationToken)
+    {
+        // A server without a bearer configuration accepts no tokens anywhere; a client that sends one anyway
+        // (as an HTTP request with an Authorization header would) stays anonymous.
+        if (authorization is null || !tokens.Configured)
+        {
+            return null;
+        }
+
+        var token = authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? authorization[7..].Trim() : authorization.Trim();
+        if (token.Length == 0)
+        {
+            return "the connection_init Authorization is empty";
+        }
+
+        var (user, problem) = await tokens.ValidateAsync(token, cancellationToken);
+        if (user is null)
+        {
+            return problem;
+        }
+
+        identity.User = user;
+        return null;
+    }
+
+    /// <summary>Who a socket's operations run as; replaced once, by an accepted connection_init token, before any operation.</summary>
+    private sealed class Identity(System.Security.Claims.ClaimsPrincipal user)
+    {
+        public System.Security.Claims.ClaimsPrincipal User { get; set; } = user;
+    }
 
     [LoggerMessage(EventId = 1421, Level = LogLevel.Warning, Message = "GraphQL WebSocket upgrade {RequestId} refused: its Origin is not allowed (AiWebEngine:GraphQL:AllowedOrigins)")]
     private static partial void OriginRefused(ILogger logger, string requestId);

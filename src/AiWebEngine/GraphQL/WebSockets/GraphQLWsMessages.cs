@@ -59,8 +59,11 @@ internal static class GraphQLWsCloseCodes
     /// <summary>A message that is not valid JSON, has an unknown type, or lacks what its type needs.</summary>
     public const int BadRequest = 4400;
 
-    /// <summary><c>subscribe</c> before the connection was acknowledged.</summary>
+    /// <summary><c>subscribe</c> before the connection was acknowledged, or a <c>connection_init</c> whose credential is refused.</summary>
     public const int Unauthorized = 4401;
+
+    /// <summary>The connection's credential expired (it was valid at <c>connection_init</c>).</summary>
+    public const int Forbidden = 4403;
 
     /// <summary>The subprotocol is not <c>graphql-transport-ws</c>.</summary>
     public const int SubprotocolNotAcceptable = 4406;

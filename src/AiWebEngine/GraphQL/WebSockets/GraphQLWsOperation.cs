@@ -32,7 +32,7 @@ internal sealed class GraphQLWsOperation(string id, GraphQLRequest request, Grap
             return;
         }
 
-        if (!result.Executed)
+        if (!result.Executed || IsRefusedSubscription(result))
         {
             Finish(GraphQLWsMessages.Error(Id, result, connection.Json));
         }
@@ -50,6 +50,13 @@ internal sealed class GraphQLWsOperation(string id, GraphQLRequest request, Grap
             Finish(GraphQLWsMessages.Complete(Id));
         }
     }
+
+    /// <summary>A subscription its field's <c>auth</c> refused: the protocol's <c>error</c> for the operation, no event stream.</summary>
+    private static bool IsRefusedSubscription(ExecutionResult result) =>
+        result.Operation?.Operation == global::GraphQLParser.AST.OperationType.Subscription
+        && result.Streams is not { Count: > 0 }
+        && result.Errors is { Count: > 0 } errors
+        && errors.Any(e => e.Code is FieldAccess.UnauthenticatedCode or FieldAccess.ForbiddenCode);
 
     /// <summary>Sends the event, whose result JSON is encoded once for every client of a shared subscription.</summary>
     public void OnNext(SubscriptionEvent value)
