@@ -19,12 +19,32 @@ public static class CredentialExpiry
         // The handler remembers its result for the request: this does not validate the credential again.
         var result = await context.AuthenticateAsync(EngineAuthentication.Scheme);
         DateTimeOffset? expires = result.Properties?.ExpiresUtc;
-        if (context.User.FindFirst("exp") is { } exp && long.TryParse(exp.Value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seconds))
+        if (OfToken(context.User) is { } tokenExpiry)
         {
-            var tokenExpiry = DateTimeOffset.FromUnixTimeSeconds(seconds);
             expires = expires is { } session && session < tokenExpiry ? session : tokenExpiry;
         }
 
         return expires;
+    }
+
+    /// <summary>The <c>exp</c> of the token <paramref name="principal"/> was read from, or <see langword="null"/>.</summary>
+    public static DateTimeOffset? OfToken(System.Security.Claims.ClaimsPrincipal principal) =>
+        principal.FindFirst("exp") is { } exp && long.TryParse(exp.Value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seconds)
+            ? DateTimeOffset.FromUnixTimeSeconds(seconds)
+            : null;
+
+    /// <summary>
+    /// Calls <paramref name="expired"/> once at <paramref name="expires"/> (at once when it has passed);
+    /// nothing when it is <see langword="null"/>. Dispose the result to cancel.
+    /// </summary>
+    public static ITimer? When(DateTimeOffset? expires, TimeProvider time, Action expired)
+    {
+        if (expires is not { } at)
+        {
+            return null;
+        }
+
+        var due = at - time.GetUtcNow();
+        return time.CreateTimer(static s => ((Action)s!)(), expired, due > TimeSpan.Zero ? due : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
     }
 }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using AiWebEngine.Diagnostics.Metrics;
 using AiWebEngine.Hosting;
@@ -10,7 +11,9 @@ namespace AiWebEngine.Streaming;
 /// <summary>
 /// Serves one Server-Sent-Events connection to a bus topic (SPEC §4.1): headers flushed at once,
 /// <c>retry:</c>, replay after <c>Last-Event-ID</c>, then live frames and keep-alives until the
-/// topic ends, the client leaves, it falls too far behind, or the server stops.
+/// topic ends, the client leaves, it falls too far behind, the server stops, or the credential it was
+/// opened with expires (then a last <c>credential-expired</c> event says so; it has no id, so the client's
+/// <c>Last-Event-ID</c> still resumes after the last message it received).
 /// </summary>
 internal sealed class SseEndpoint(
     ITopicBus bus,
@@ -26,6 +29,10 @@ internal sealed class SseEndpoint(
 
     private readonly byte[] _prelude = SseFrames.Retry(options.Value.RetryMilliseconds);
 
+    /// <summary>The last event of a stream whose credential expired.</summary>
+    internal static readonly byte[] CredentialExpiredFrame = System.Text.Encoding.UTF8.GetBytes(
+        "event: credential-expired\ndata: {\"code\":\"UNAUTHENTICATED\",\"message\":\"The credential this stream was opened with expired; reconnect with a fresh one (Last-Event-ID resumes where it ended).\"}\n\n");
+
     /// <summary>Serves the stream of <paramref name="topic"/> to a connection with <paramref name="metadata"/> (what filters match, SPEC §4.3).</summary>
     public async Task ServeAsync(HttpContext context, string topic, IReadOnlyDictionary<string, string> metadata)
     {
@@ -38,6 +45,12 @@ internal sealed class SseEndpoint(
         try
         {
             using var subscriber = bus.Subscribe(topic, metadata, LastEventId(context.Request));
+            var expired = 0;
+            using var expiry = Security.CredentialExpiry.When(await Security.CredentialExpiry.OfAsync(context), time, () =>
+            {
+                Volatile.Write(ref expired, 1);
+                subscriber.Complete();
+            });
             // A client that fell behind gets what is queued and a clean end (it resumes with its last id);
             // aborted if it does not take them soon.
             using var dropped = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
@@ -52,7 +65,12 @@ internal sealed class SseEndpoint(
             keepAlive.Track(subscriber);
             try
             {
-                await SseStreamWriter.RunAsync(response.BodyWriter, subscriber, _prelude, time, metrics, DirectWrites(context));
+                if (await SseStreamWriter.RunAsync(response.BodyWriter, subscriber, _prelude, time, metrics, DirectWrites(context)) && Volatile.Read(ref expired) == 1)
+                {
+                    // The writer has given the response back (no direct write is in flight): the last word is ours.
+                    response.BodyWriter.Write(CredentialExpiredFrame);
+                    await response.BodyWriter.FlushAsync(context.RequestAborted);
+                }
             }
             finally
             {

@@ -127,6 +127,9 @@ internal sealed partial class GraphQLSseEndpoint(
         };
 
         using var subscription = source.Subscribe(stream);
+        // No subscription outlives its credential: at expiry the client is told why, then complete.
+        using var expiry = Security.CredentialExpiry.When(await Security.CredentialExpiry.OfAsync(context), time, () => stream.OnError(
+            new ExecutionError("The credential this subscription was opened with expired; subscribe again with a fresh one.") { Code = FieldAccess.UnauthenticatedCode }));
         await using var aborted = context.RequestAborted.UnsafeRegister(static s => ((GraphQLSseStream)s!).Stop(), stream);
         await using var stopping = lifetime.ApplicationStopping.UnsafeRegister(static s => ((GraphQLSseStream)s!).Stop(), stream);
         keepAlive.Track(stream);

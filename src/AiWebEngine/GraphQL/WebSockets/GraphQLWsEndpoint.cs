@@ -87,7 +87,7 @@ internal sealed partial class GraphQLWsEndpoint(
 
         using var _ = socket;
         // The socket's identity: the upgrade request's (header or cookie), or the connection_init token's.
-        var identity = new Identity(context.User);
+        var identity = new Identity(context.User) { Expires = await Security.CredentialExpiry.OfAsync(context) };
         var settings = new GraphQLWsSettings(
             (request, cancellationToken) => ExecuteAsync(context, identity.User, request, cancellationToken),
             executor.Json,
@@ -100,6 +100,10 @@ internal sealed partial class GraphQLWsEndpoint(
             GraphQLWsLimits.Create(rateLimits, ClientPartition.Of(context), time),
             (authorization, cancellationToken) => InitAsync(identity, authorization, cancellationToken));
         using var connection = new GraphQLWsConnection(socket, settings);
+        // No socket outlives its credential: at expiry it is closed with 4403 (the client reconnects with a fresh one).
+        identity.Expired = () => connection.CredentialExpired();
+        identity.Watch(time);
+        using var watch = identity;
         await connection.RunAsync(lifetime.ApplicationStopping);
     }
 
@@ -133,13 +137,43 @@ internal sealed partial class GraphQLWsEndpoint(
         }
 
         identity.User = user;
+        identity.Expires = Security.CredentialExpiry.OfToken(user);
+        identity.Watch(time);
         return null;
     }
 
-    /// <summary>Who a socket's operations run as; replaced once, by an accepted connection_init token, before any operation.</summary>
-    private sealed class Identity(System.Security.Claims.ClaimsPrincipal user)
+    /// <summary>
+    /// Who a socket's operations run as, and until when: replaced once, by an accepted connection_init token,
+    /// before any operation; the expiry timer follows the identity in force.
+    /// </summary>
+    private sealed class Identity(System.Security.Claims.ClaimsPrincipal user) : IDisposable
     {
+        private readonly Lock _sync = new();
+        private ITimer? _timer;
+
         public System.Security.Claims.ClaimsPrincipal User { get; set; } = user;
+
+        public DateTimeOffset? Expires { get; set; }
+
+        public Action? Expired { get; set; }
+
+        public void Watch(TimeProvider time)
+        {
+            lock (_sync)
+            {
+                _timer?.Dispose();
+                _timer = Expired is { } expired ? Security.CredentialExpiry.When(Expires, time, expired) : null;
+            }
+        }
+
+        public void Dispose()
+        {
+            lock (_sync)
+            {
+                _timer?.Dispose();
+                _timer = null;
+            }
+        }
     }
 
     [LoggerMessage(EventId = 1421, Level = LogLevel.Warning, Message = "GraphQL WebSocket upgrade {RequestId} refused: its Origin is not allowed (AiWebEngine:GraphQL:AllowedOrigins)")]
