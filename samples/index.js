@@ -111,6 +111,22 @@ const SAMPLES = [
     routes: [["POST", "/graphql", "mutation { postMessage(room, user, text) { id } }"]],
   },
   {
+    title: "Signed-in users: inbox and team chat",
+    file: "identity/inbox.js",
+    about: "Needs sign-in (README, Identity): each user receives only their own notifications; the team chat takes the sender's name from the token, and the authorize hook puts each user in their token's team.",
+    page: "/examples/identity",
+    streams: [
+      ["/me/inbox", "your notifications only (auth: user)"],
+      ["/team/chat", "your team's messages (authorize hook: the token's team claim)"],
+    ],
+    routes: [
+      ["GET", "/me", "who you are (req.user); 401 when not signed in", "/me"],
+      ["POST", "/me/notify", "form fields to, text: a notification to that user"],
+      ["POST", "/team/chat/send", "form field message: to your team, from your name"],
+      ["POST", "/graphql", "mutation { notifyUser(to, text) }, subscription { myInbox }"],
+    ],
+  },
+  {
     title: "GraphQL live events (guide quick example)",
     file: "graphql/live-events.js",
     about: "The streaming guide's registerGraphQLSubscription example, as written.",

@@ -51,12 +51,12 @@ public sealed class EngineHost : IAsyncDisposable
     public static string RepositoryRoot { get; } = Path.GetDirectoryName(NodeClient.ScriptsDirectory.TrimEnd('/'))![..^"/tests".Length];
 
     /// <summary>Starts the engine on a copy of the repository's <c>samples/</c>.</summary>
-    public static Task<EngineHost> StartWithSamplesAsync(bool kestrel = false)
+    public static Task<EngineHost> StartWithSamplesAsync(bool kestrel = false, IReadOnlyDictionary<string, string?>? settings = null)
     {
         var samples = Path.Combine(RepositoryRoot, "samples");
         var scripts = Directory.EnumerateFiles(samples, "*.js", SearchOption.AllDirectories)
             .ToDictionary(f => Path.GetRelativePath(samples, f), File.ReadAllText);
-        return StartAsync(scripts, kestrel: kestrel);
+        return StartAsync(scripts, settings, kestrel: kestrel);
     }
 
     public static async Task<EngineHost> StartAsync(
