@@ -141,7 +141,7 @@ public sealed partial class GraphQLIdeTests : IAsyncLifetime
         Assert.Equal("/graphql", config.GetProperty("endpoint").GetString());
         Assert.True(config.GetProperty("useBrowserUrlAsEndpoint").GetBoolean());
         Assert.True(config.GetProperty("disableTelemetry").GetBoolean());
-        Assert.False(config.GetProperty("includeCookies").GetBoolean());
+        Assert.True(config.GetProperty("includeCookies").GetBoolean()); // a signed-in browser's session cookie
         Assert.False(config.TryGetProperty("gaTrackingId", out _));
     }
 

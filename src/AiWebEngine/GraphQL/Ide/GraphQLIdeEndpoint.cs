@@ -93,7 +93,9 @@ internal sealed partial class GraphQLIdeEndpoint(GraphQLIdeFiles files, IOptions
             json.WriteStartObject();
             json.WriteString("endpoint", context.Request.PathBase + GraphQLEndpointRouteBuilderExtensions.Path);
             json.WriteBoolean("useBrowserUrlAsEndpoint", true);
-            json.WriteBoolean("includeCookies", false);
+            // The IDE is served from this origin: its requests carry the session cookie of a signed-in
+            // browser (same-origin, so the cross-site request checks do not apply), as a page's fetch would.
+            json.WriteBoolean("includeCookies", true);
             json.WriteBoolean("useGet", false);
             json.WriteBoolean("disableTelemetry", true);
             json.WriteEndObject();
