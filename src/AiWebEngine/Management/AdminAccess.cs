@@ -13,6 +13,8 @@ namespace AiWebEngine.Management;
 /// of another origin is refused (403), token or not. With <see cref="AdminOptions.Token"/> set, a request
 /// needs <c>Authorization: Bearer &lt;token&gt;</c> (loopback too; missing or wrong → 401); without it,
 /// only loopback clients that address the server by a loopback name are served (others → 403).
+/// With <see cref="AdminOptions.Role"/> set, a signed-in user (a JWT the engine's bearer scheme accepted)
+/// with that role is served too, from any address; a signed-in user without it gets 403.
 /// Failed attempts are rate limited per client address; the right credentials are always served.
 /// </summary>
 /// <remarks>
@@ -50,6 +52,7 @@ internal sealed partial class AdminAccess : IAdminCallers, IDisposable
     private const string InProcess = "in-process";
 
     private readonly byte[]? _tokenHash;
+    private readonly string? _role;
     private readonly PartitionedRateLimiter<string> _failures;
     private readonly TimeSpan _window;
     private readonly ILogger<AdminAccess> _logger;
@@ -58,6 +61,7 @@ internal sealed partial class AdminAccess : IAdminCallers, IDisposable
     {
         var admin = options.Value;
         _tokenHash = string.IsNullOrEmpty(admin.Token) ? null : SHA256.HashData(Encoding.UTF8.GetBytes(admin.Token));
+        _role = string.IsNullOrEmpty(admin.Role) ? null : admin.Role;
         _window = admin.FailedAttemptWindow;
         _logger = logger;
         _failures = PartitionedRateLimiter.Create<string, string>(client => RateLimitPartition.GetFixedWindowLimiter(client, _ => new FixedWindowRateLimiterOptions
@@ -109,8 +113,24 @@ internal sealed partial class AdminAccess : IAdminCallers, IDisposable
                 "The management API refuses requests a browser sends for a page of another origin (its Origin or Sec-Fetch-Site header says so); use it from curl, the deploy command or another non-browser client.");
         }
 
+        // A JWT is judged by the bearer scheme (UseAuthentication ran before): one it accepted names a user,
+        // who is admin exactly when the role is configured and theirs. A string the scheme could not read
+        // (the admin token itself) leaves the caller anonymous and goes on to the token and loopback rules.
+        if (_role is not null && ScriptUser.Id(context.User) is not null)
+        {
+            return ScriptUser.HasAnyRole(context.User, [_role])
+                ? (StatusCodes.Status200OK, "", "")
+                : (StatusCodes.Status403Forbidden, ErrorCodes.Forbidden, $"The management API needs the role '{_role}' (AiWebEngine:Admin:Role); the signed-in user does not have it.");
+        }
+
         if (_tokenHash is null)
         {
+            if (_role is not null && !IsLoopback(context.Connection.RemoteIpAddress))
+            {
+                return (StatusCodes.Status401Unauthorized, ErrorCodes.Unauthorized,
+                    $"The management API needs a valid token with the role '{_role}' (AiWebEngine:Admin:Role) from this address.");
+            }
+
             if (!IsLoopback(context.Connection.RemoteIpAddress))
             {
                 return (StatusCodes.Status403Forbidden, ErrorCodes.Forbidden,
@@ -126,7 +146,9 @@ internal sealed partial class AdminAccess : IAdminCallers, IDisposable
         var header = context.Request.Headers.Authorization.ToString();
         if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
         {
-            return (StatusCodes.Status401Unauthorized, ErrorCodes.Unauthorized, "The management API needs an 'Authorization: Bearer <token>' header.");
+            return (StatusCodes.Status401Unauthorized, ErrorCodes.Unauthorized, _role is null
+                ? "The management API needs an 'Authorization: Bearer <token>' header."
+                : $"The management API needs an 'Authorization: Bearer <token>' header: the management token, or a JWT with the role '{_role}'.");
         }
 
         var given = SHA256.HashData(Encoding.UTF8.GetBytes(header["Bearer ".Length..].Trim()));

@@ -16,6 +16,15 @@ public sealed class AdminOptions
     [MinLength(16)]
     public string? Token { get; set; }
 
+    /// <summary>
+    /// A role (the token's <c>role</c>/<c>roles</c> claims) that makes a signed-in user an administrator:
+    /// a JWT accepted by the engine's bearer scheme (<c>Authentication:Schemes:Bearer</c>) that carries it is
+    /// served by the management API from any address, beside <see cref="Token"/>. Unset (the default): no
+    /// JWT grants admin.
+    /// </summary>
+    [MinLength(1)]
+    public string? Role { get; set; }
+
     /// <summary>How many recent log lines <c>GET /engine/logs</c> keeps; the oldest are dropped first. Default: 1000.</summary>
     [Range(10, 1_000_000)]
     public int LogBufferSize { get; set; } = 1000;
