@@ -15,6 +15,7 @@ public static class ErrorCodes
     public const string Overloaded = "OVERLOADED";
     public const string Unauthorized = "UNAUTHORIZED";
     public const string Forbidden = "FORBIDDEN";
+    public const string CrossSiteRequest = "CROSS_SITE_REQUEST";
     public const string TooManyRequests = "TOO_MANY_REQUESTS";
     public const string RateLimited = "RATE_LIMITED";
     public const string ScriptLoadFailed = "SCRIPT_LOAD_FAILED";

@@ -35,8 +35,9 @@ public static class AiWebEngineApplicationBuilderExtensions
         });
         // Routing, then who is calling, then how often they may (per-client rate limits,
         // AiWebEngine:RateLimits, before anything of a request runs), then what they may do. CORS and the
-        // cross-site check sit here too: they need the caller, and a refused request must reach no script.
+        // cross-site check come first: they need no caller, and a refused request must reach nothing else.
         app.UseRouting();
+        AiWebEngine.Security.EngineCors.Use(app);
         app.UseAuthentication();
         app.UseMiddleware<AiWebEngine.Hosting.RateLimitMiddleware>();
         app.UseAuthorization();

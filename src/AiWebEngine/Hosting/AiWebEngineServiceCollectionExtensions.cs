@@ -122,6 +122,7 @@ public static class AiWebEngineServiceCollectionExtensions
         MetricsEndpoint.AddServices(services);
         services.AddRouting();
         AiWebEngine.Security.EngineAuthentication.Add(services);
+        AiWebEngine.Security.EngineCors.Add(services);
 
         return new AiWebEngineBuilder(services);
     }

@@ -5,7 +5,7 @@ namespace AiWebEngine.GraphQL.WebSockets;
 
 /// <summary>
 /// Which browser pages may open a GraphQL WebSocket: the server's own origin, every origin in
-/// <see cref="GraphQLOptions.AllowedOrigins"/>, or any with <c>*</c>. An upgrade without <c>Origin</c>
+/// <see cref="GraphQLOptions.AllowedOrigins"/> or <c>AiWebEngine:Cors:AllowedOrigins</c>, or any with <c>*</c>. An upgrade without <c>Origin</c>
 /// does not come from a browser page and is allowed.
 /// </summary>
 /// <remarks>
@@ -20,8 +20,9 @@ internal sealed class WebSocketOrigins
     private readonly bool _any;
     private readonly HashSet<string> _allowed = new(StringComparer.Ordinal);
 
-    public WebSocketOrigins(IOptions<GraphQLOptions> options)
+    public WebSocketOrigins(IOptions<GraphQLOptions> options, IOptions<Security.CorsOptions>? cors = null)
     {
+        _allowed.UnionWith(cors?.Value.Normalized() ?? new HashSet<string>());
         foreach (var origin in options.Value.AllowedOrigins)
         {
             if (origin.Trim() == Any)
