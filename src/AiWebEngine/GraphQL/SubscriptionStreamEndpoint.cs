@@ -31,6 +31,7 @@ internal sealed class SubscriptionStreamEndpoint(
     SseEndpoint sse,
     FieldAccess access,
     ClientRateLimiter limits,
+    StreamConnectionLimiter connections,
     IOptions<ScriptOptions> scripts,
     ILogger<SubscriptionStreamEndpoint> logger)
 {
@@ -72,6 +73,13 @@ internal sealed class SubscriptionStreamEndpoint(
                 await ErrorResponse.WriteAsync(context, StatusCodes.Status429TooManyRequests, ErrorCodes.RateLimited, policy.Message, retryAfter: policy.RetryAfter(lease));
                 return;
             }
+        }
+
+        // A full server refuses before any script runs (the slot itself is taken when the stream starts).
+        if (connections.Open >= connections.Max)
+        {
+            await connections.RefuseAsync(context);
+            return;
         }
 
         if (field.ResolverRef is not null && !await AdmittedByResolverAsync(context, field))
