@@ -214,7 +214,8 @@ public sealed class RedisClusterTests
                 await WaitUntilAsync(async () => await HelloAsync(host) == "v1", "every instance serves v1");
             }
 
-            Assert.True(File.Exists(Path.Combine(hosts[2].ScriptsDirectory, "hello.js")));
+            // A change is loaded first and written once it serves: the file follows shortly after.
+            await WaitUntilAsync(() => Task.FromResult(File.Exists(Path.Combine(hosts[2].ScriptsDirectory, "hello.js"))), "the file is written on every instance");
 
             var replaced = await hosts[1].Client.PutAsync("/engine/scripts/hello.js", new StringContent("""register("/hello", () => ({ body: "v2" }));""", Encoding.UTF8, "text/javascript"));
             Assert.Equal(HttpStatusCode.OK, replaced.StatusCode);

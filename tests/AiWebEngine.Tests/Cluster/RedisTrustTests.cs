@@ -97,6 +97,8 @@ public sealed class RedisTrustTests
         foreach (var host in new[] { a, b, late })
         {
             var root = host.ScriptsDirectory;
+            // A replicated change is loaded first and written once it serves: the file follows shortly after.
+            await WaitUntilAsync(() => Task.FromResult(File.Exists(Path.Combine(root, "later.js"))), "later.js is written on every instance");
             Assert.False(File.Exists(Path.GetFullPath(Path.Combine(root, escaping))));
             Assert.False(File.Exists(Path.GetFullPath(Path.Combine(root, $"sub/../../aiwebengine-dotted-{marker}.js"))));
             Assert.Equal(["chat.js", "later.js"], Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories).Select(Path.GetFileName).Order());
