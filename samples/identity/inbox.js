@@ -150,7 +150,7 @@ ul { list-style: none; padding: 0; } li { border-left: 3px solid #2563eb; paddin
 <h1>Identity</h1>
 <p id="who">…</p>
 <p><a href="/auth/signin?returnUrl=/examples/identity">Sign in</a> (OpenID Connect, when configured) ·
-<form id="signout" method="post" action="/auth/signout" style="display:inline"><button>Sign out</button></form></p>
+<form id="signout" method="post" action="/auth/signout?returnUrl=/examples/identity" style="display:inline"><button>Sign out</button></form></p>
 <form id="token-form">or paste a token: <input id="token" size="40" placeholder="eyJ…"> <button>Use token</button></form>
 <div id="signed-in" hidden>
 <h2>Your inbox</h2>

@@ -21,4 +21,7 @@ public static class ErrorCodes
     public const string ScriptLoadFailed = "SCRIPT_LOAD_FAILED";
     public const string InternalError = "INTERNAL_ERROR";
     public const string IdeNotInstalled = "IDE_NOT_INSTALLED";
+    public const string SignInNotConfigured = "SIGN_IN_NOT_CONFIGURED";
+    public const string SignInFailed = "SIGN_IN_FAILED";
+    public const string InvalidReturnUrl = "INVALID_RETURN_URL";
 }

@@ -63,9 +63,11 @@ public static class AiWebEngineApplicationBuilderExtensions
         HealthEndpoints.Map(group);
         MetricsEndpoint.Map(group);
         var subscriptions = endpoints.ServiceProvider.GetRequiredService<SubscriptionStreamEndpoint>();
-        group.MapGet(SubscriptionStreamEndpoint.Pattern, subscriptions.ServeAsync).WithDisplayName("GraphQL subscription as EventSource");
+        group.MapGet(SubscriptionStreamEndpoint.Pattern, subscriptions.ServeAsync).WithDisplayName("GraphQL subscription as EventSource")
+            .WithMetadata(AiWebEngine.Security.AcceptsQueryToken.Instance);
         group.MapAiWebEngineGraphQL();
         group.MapEngineManagement();
+        AiWebEngine.Security.SignInEndpoints.Map(group);
         if (endpoints.ServiceProvider.GetRequiredService<IConfiguration>().GetValue<bool>(BaselineEndpoint.ConfigurationKey))
         {
             group.MapGet(BaselineEndpoint.Path, BaselineEndpoint.WriteAsync).WithDisplayName("AiWebEngine C# baseline");

@@ -15,7 +15,7 @@ internal sealed class RoutePath
     public const int MaxLength = 200;
 
     /// <summary>Prefixes that belong to the engine itself.</summary>
-    public static readonly IReadOnlyList<string> ReservedPrefixes = ["/engine", "/graphql", "/health", "/metrics"];
+    public static readonly IReadOnlyList<string> ReservedPrefixes = ["/auth", "/engine", "/graphql", "/health", "/metrics"];
 
     private RoutePath(string path, string template, string shape)
     {

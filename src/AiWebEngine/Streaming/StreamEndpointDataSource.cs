@@ -90,6 +90,7 @@ internal sealed class StreamEndpointDataSource : EndpointDataSource, IDisposable
                 DisplayName = $"stream {stream.Path} ({stream.Owner})",
             };
             builder.Metadata.Add(stream);
+            builder.Metadata.Add(AiWebEngine.Security.AcceptsQueryToken.Instance);
             foreach (var metadata in stream.EndpointMetadata)
             {
                 builder.Metadata.Add(metadata);
