@@ -117,6 +117,19 @@ internal static class EngineAuthentication
             options.ExpireTimeSpan = signIn.Value.SessionLifetime;
             // Fixed, not sliding: a stream opened with the session knows when it must end.
             options.SlidingExpiration = false;
+            // A session lasts as long as the provider's ID token says the sign-in is good (UseTokenLifetime
+            // below), and never longer than SessionLifetime.
+            options.Events.OnSigningIn = context =>
+            {
+                var issued = context.Properties.IssuedUtc ?? context.Options.TimeProvider!.GetUtcNow();
+                var latest = issued + signIn.Value.SessionLifetime;
+                if (context.Properties.ExpiresUtc is not { } expires || expires > latest)
+                {
+                    context.Properties.ExpiresUtc = latest;
+                }
+
+                return Task.CompletedTask;
+            };
             options.Events.OnRedirectToLogin = context =>
             {
                 context.Response.StatusCode = StatusCodes.Status401Unauthorized;
@@ -170,6 +183,7 @@ internal static class EngineAuthentication
             options.MapInboundClaims = false;
             options.GetClaimsFromUserInfoEndpoint = true;
             options.SaveTokens = false;
+            options.UseTokenLifetime = true;
             options.TokenValidationParameters.NameClaimType = "name";
             options.TokenValidationParameters.RoleClaimType = "role";
             // The callback is a top-level GET navigation: Lax cookies reach it, on http (development) too.

@@ -11,7 +11,7 @@ namespace AiWebEngine.Tests.Routing;
 /// </summary>
 public sealed class RoutePromiseTests
 {
-    private static readonly string[] Reserved = ["/engine", "/graphql", "/health", "/metrics"];
+    private static readonly string[] Reserved = ["/auth", "/engine", "/graphql", "/health", "/metrics"];
 
     [Fact]
     public async Task ScriptRoutes_MatchCaseInsensitively_StreamPathsOnlyExactly()
@@ -147,6 +147,7 @@ public sealed class RoutePromiseTests
             ("GET", "/health"), ("POST", "/health"), ("DELETE", "/Health"), ("GET", "/health/live"), ("PUT", "/health/ready"), ("GET", "/health/nothing"),
             ("GET", "/metrics"), ("POST", "/metrics"), ("PATCH", "/METRICS"), ("GET", "/metrics/x"),
             ("GET", "/engine/scripts"), ("POST", "/engine/scripts"), ("PATCH", "/engine/scripts/x.js"), ("GET", "/engine/nothing"), ("GET", "/ENGINE/Nothing/at/all"), ("GET", "/engine"),
+            ("GET", "/auth/signin"), ("POST", "/auth/signout"), ("GET", "/auth/me"), ("GET", "/auth/callback"), ("GET", "/Auth/nothing"),
             ("GET", "/graphql/other"), ("PUT", "/graphql"), ("DELETE", "/graphql/sse"), ("PATCH", "/GraphQL/schema.graphql"), ("GET", "/graphql/subscription/none"),
         };
 
@@ -159,7 +160,7 @@ public sealed class RoutePromiseTests
         }
 
         // The script's routes still serve every path outside the prefixes, including look-alikes.
-        foreach (var path in new[] { "/healthz", "/engines", "/graphql-old", "/metrics2", "/x/health" })
+        foreach (var path in new[] { "/healthz", "/engines", "/graphql-old", "/metrics2", "/x/health", "/authors", "/x/auth" })
         {
             Assert.StartsWith("script GET", await HttpAssert.TextAsync(await grabbed.Client.GetAsync(path)), StringComparison.Ordinal);
         }
