@@ -92,6 +92,13 @@ internal static class EngineAuthentication
             parameters.ValidateLifetime = true;
             parameters.ValidateIssuerSigningKey = true;
             parameters.ClockSkew = TimeSpan.FromSeconds(30);
+            // A key the authority removed from its JWKS stops working at the next fetch: by default the
+            // token handler would still accept it for an hour from the "last known good" configuration.
+            if (options.ConfigurationManager is Microsoft.IdentityModel.Tokens.BaseConfigurationManager manager)
+            {
+                manager.UseLastKnownGoodConfiguration = false;
+            }
+
             if (signIn.Value.AllowQueryToken)
             {
                 var received = options.Events.OnMessageReceived;

@@ -62,6 +62,25 @@ public sealed partial class OidcProvider : IAsyncDisposable
         return new OidcProvider(process, ready["ready ".Length..]);
     }
 
+    /// <summary>An access token (JWT) for <paramref name="sub"/> and <paramref name="audience"/>, signed with the provider's current key.</summary>
+    public async Task<string> MintAsync(string sub, string audience, TimeSpan? lifetime = null)
+    {
+        using var control = new HttpClient();
+        var ttl = (int)(lifetime ?? TimeSpan.FromMinutes(10)).TotalSeconds;
+        var response = await control.PostAsync($"{Issuer}/test/mint?sub={Uri.EscapeDataString(sub)}&aud={Uri.EscapeDataString(audience)}&ttl={ttl}", null);
+        response.EnsureSuccessStatusCode();
+        return await response.Content.ReadAsStringAsync();
+    }
+
+    /// <summary>Replaces the provider's signing key with a new one (the old one leaves its JWKS); returns the new key's id.</summary>
+    public async Task<string> RotateKeyAsync()
+    {
+        using var control = new HttpClient();
+        var response = await control.PostAsync($"{Issuer}/test/rotate", null);
+        response.EnsureSuccessStatusCode();
+        return await response.Content.ReadAsStringAsync();
+    }
+
     /// <summary>
     /// Signs <paramref name="login"/> in to the engine at <paramref name="engine"/>: its <c>/auth/signin</c>,
     /// the provider's login and consent forms, the callback; returns the session cookie
