@@ -5,36 +5,13 @@
 // usage: node oidc-signin-check.mjs <engine-base-url>
 // Prints "signed in <user> <who>" per user, then one line "result {json}" with both pages' lists, what
 // /auth/me said, and what a signed-out page sees. Exits 0 unless a step failed (then "error <message>").
-import { chromium } from "playwright-core";
+import { launch, signIn as signInAt } from "./oidc-browser.mjs";
 
 const [base] = process.argv.slice(2);
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH || "/usr/bin/chromium",
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
+const browser = await launch();
 const errors = [];
 let status = 1;
-
-async function signIn(login) {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  page.on("pageerror", (error) => errors.push(login + ": " + error.message));
-  await page.goto(base + "/examples/identity");
-  await page.waitForFunction(() => document.getElementById("who").textContent.startsWith("not signed in"), null, { timeout: 10_000 });
-  await page.click("text=Sign in");
-  // The provider's login form, then its consent screen.
-  await page.waitForSelector("input[name=login]", { timeout: 10_000 });
-  await page.fill("input[name=login]", login);
-  await page.fill("input[name=password]", "any password");
-  await page.click("button[type=submit]");
-  await page.waitForSelector("button[type=submit]", { timeout: 10_000 });
-  await page.click("button[type=submit]");
-  await page.waitForURL(base + "/examples/identity", { timeout: 10_000 });
-  await page.waitForFunction(() => document.getElementById("who").textContent.startsWith("signed in"), null, { timeout: 10_000 });
-  console.log(`signed in ${login} ${await page.textContent("#who")}`);
-  return { context, page };
-}
+const signIn = (login) => signInAt(browser, base, login, errors);
 
 async function waitForText(page, selector, text) {
   await page.waitForFunction(([s, t]) => document.querySelector(s).textContent.includes(t), [selector, text], { timeout: 15_000 });
