@@ -4,6 +4,11 @@
 // usage: node graphql-ide-check.mjs <ide-url> <expected-text>...
 // Prints one JSON report and exits 0 when the schema was fetched, every text was shown and no request
 // left the page's host; 1 otherwise. Requests to any other host are blocked and listed in "foreign".
+// Optional, from the environment:
+//   IDE_COOKIE="name=value"    a cookie of the server's origin in the browser before the IDE loads
+//   IDE_OPERATION="..."        typed into the IDE's Request editor and run; its answer is report.runs[0]
+//   IDE_HEADER="Name: value"   then entered in the IDE's HTTP Headers tab, and the operation run again (runs[1])
+// Each run records the text the IDE sent, the answer's status and body and whether the request carried Authorization / the cookie.
 import { chromium } from "playwright-core";
 
 const [ideUrl, ...expected] = process.argv.slice(2);
@@ -20,6 +25,10 @@ const browser = await chromium.launch({
 let status = 1;
 try {
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  if (process.env.IDE_COOKIE) {
+    const at = process.env.IDE_COOKIE.indexOf("=");
+    await context.addCookies([{ name: process.env.IDE_COOKIE.slice(0, at), value: process.env.IDE_COOKIE.slice(at + 1), url: new URL(ideUrl).origin, httpOnly: true, sameSite: "Lax" }]);
+  }
   // Every request, the page's, its workers' and its service worker's: only the server's host passes.
   await context.route("**/*", (route) => {
     const url = new URL(route.request().url());
@@ -42,6 +51,7 @@ try {
     });
   });
 
+  const operation = process.env.IDE_OPERATION;
   await page.goto(ideUrl, { timeout });
   report.steps.loaded = Date.now() - started;
   // A fresh profile opens on the welcome screen; a document tab fetches the schema.
@@ -63,7 +73,50 @@ try {
     }
   }
 
-  status = report.introspected && expected.every((t) => report.shown[t]) && report.foreign.length === 0 ? 0 : 1;
+  if (operation) {
+    report.runs = [];
+    // Back from the Schema Definition view: the Request editor takes a moment to be wired to the
+    // document again (typed too early, the text shows but the IDE sends an empty query).
+    await page.getByText("Operation", { exact: true }).click({ timeout });
+    await page.waitForTimeout(1000);
+    const type = async () => {
+      await page.locator(".monaco-editor").first().click({ timeout });
+      await page.keyboard.press("Control+A");
+      await page.keyboard.insertText(operation);
+      await page.waitForTimeout(300);
+    };
+    // One run: the first POST /graphql after the click that is not the IDE's own introspection.
+    const send = async () => {
+      const answered = page.waitForResponse((r) => r.request().method() === "POST" && new URL(r.url()).pathname === "/graphql"
+        && !(r.request().postData() ?? "").includes("IntrospectionQuery"), { timeout });
+      await page.getByRole("button", { name: /Run Operation/ }).click({ timeout });
+      return answered;
+    };
+    const run = async () => {
+      let response = await send();
+      // Still not wired: the request went out without the text. Type it again (a few times at most).
+      for (let attempt = 0; attempt < 5 && JSON.parse(response.request().postData() ?? "{}").query !== operation; attempt++) {
+        report.retyped = (report.retyped ?? 0) + 1;
+        await type();
+        response = await send();
+      }
+      const headers = await response.request().allHeaders();
+      report.runs.push({ status: response.status(), sent: JSON.parse(response.request().postData() ?? "{}").query ?? null, body: await response.text(), authorization: "authorization" in headers, cookie: headers.cookie ?? null });
+    };
+    await type();
+    await run();
+    if (process.env.IDE_HEADER) {
+      const at = process.env.IDE_HEADER.indexOf(":");
+      await page.getByText("HTTP Headers", { exact: true }).click({ timeout });
+      await page.getByPlaceholder("Name").first().fill(process.env.IDE_HEADER.slice(0, at).trim(), { timeout });
+      await page.getByPlaceholder("Value").first().fill(process.env.IDE_HEADER.slice(at + 1).trim(), { timeout });
+      await page.waitForTimeout(500);
+      await run();
+    }
+  }
+
+  status = report.introspected && expected.every((t) => report.shown[t]) && report.foreign.length === 0
+    && (!operation || report.runs.every((r) => r.sent === operation)) ? 0 : 1;
 } catch (error) {
   report.errors.push(`check: ${error.message}`);
 } finally {

@@ -1,5 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
+using System.Net.WebSockets;
+using System.Text;
 using System.Text.Json;
 using AiWebEngine.Tests.Infrastructure;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -24,6 +26,9 @@ public sealed class OidcSessionTests
         register("/whoami", (req) => ({ body: { user: req.user, headers: req.headers } }), "GET", { auth: "user" });
         register("/admin", () => ({ body: "admin" }), "GET", { auth: { roles: ["admin"] } });
         register("/send", (req) => ({ body: String(sendToUser("/inbox", req.query.user, req.body)) }), "POST");
+        registerGraphQLQuery("me", "type Query { me: String }", (args, context) => context.user.id, { auth: "user" });
+        registerGraphQLSubscription("mail", "type Subscription { mail: String }", { auth: "user" });
+        register("/mail", (req) => ({ body: String(sendSubscriptionToUser("mail", req.query.user, req.body)) }), "POST");
         """;
 
     // Each test plays browsers itself: a client that keeps no cookies (the host's own client has a cookie jar).
@@ -135,6 +140,99 @@ public sealed class OidcSessionTests
         // A bad header is refused; the cookie does not stand in for it.
         using var refused = await Browserless(host).SendAsync(WithCookie(HttpMethod.Get, "/whoami", alice, TestTokens.Mint("bob", key: TestTokens.OtherKey)));
         await HttpAssert.ErrorAsync(refused, HttpStatusCode.Unauthorized, "UNAUTHORIZED");
+    }
+
+    private static HttpRequestMessage Graph(string path, string query, string? setCookie, string accept)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(JsonSerializer.Serialize(new { query }), Encoding.UTF8, "application/json") };
+        request.Headers.Accept.ParseAdd(accept);
+        if (setCookie is not null)
+        {
+            request.Headers.Add("Cookie", setCookie.Split(';')[0]);
+        }
+
+        return request;
+    }
+
+    private static async Task<int> MailAsync(EngineHost host, string user, string text) =>
+        int.Parse(await HttpAssert.TextAsync(await Browserless(host).PostAsync($"/mail?user={user}", new StringContent(text))));
+
+    // Sends until the bus counts the subscribers: a subscription is in place a moment after its response starts.
+    private static async Task MailUntilDeliveredAsync(EngineHost host, string user, string text, int subscribers)
+    {
+        for (var i = 0; i < 500 && await MailAsync(host, user, "warm-up") < subscribers; i++)
+        {
+            await Task.Delay(10);
+        }
+
+        Assert.Equal(subscribers, await MailAsync(host, user, text));
+    }
+
+    private static async Task<WebSocket> ConnectAsync(EngineHost host, string? setCookie)
+    {
+        var client = host.CreateWebSocketClient();
+        client.SubProtocols.Add("graphql-transport-ws");
+        if (setCookie is not null)
+        {
+            client.ConfigureRequest = r => r.Headers.Cookie = setCookie.Split(';')[0];
+        }
+
+        var socket = await client.ConnectAsync(new Uri(host.BaseAddress, "/graphql"), CancellationToken.None);
+        await socket.SendAsync("""{"type":"connection_init"}"""u8.ToArray(), WebSocketMessageType.Text, true, CancellationToken.None);
+        Assert.Equal("""{"type":"connection_ack"}""", await WebSocketPair.ReceiveAsync(socket));
+        await socket.SendAsync("""{"id":"1","type":"subscribe","payload":{"query":"subscription { mail }"}}"""u8.ToArray(), WebSocketMessageType.Text, true, CancellationToken.None);
+        return socket;
+    }
+
+    [Fact]
+    public async Task TheSessionCookie_IsTheUser_OnEveryGraphQLTransport_AndAForgedOneIsNobody()
+    {
+        var (host, provider) = await StartAsync();
+        await using var _ = host;
+        var alice = await SignInAsync(host, provider, "alice");
+        var bob = await SignInAsync(host, provider, "bob");
+        const string Forged = "aiwebengine.session=CfDJ8forged";
+
+        // HTTP: the cookie is context.user; a forged one is anonymous, so the guarded field is UNAUTHENTICATED.
+        var me = await HttpAssert.JsonAsync(await Browserless(host).SendAsync(Graph("/graphql", "{ me }", alice, "application/graphql-response+json")));
+        Assert.Equal("alice", me.GetProperty("data").GetProperty("me").GetString());
+        var forgedMe = JsonDocument.Parse(await (await Browserless(host).SendAsync(Graph("/graphql", "{ me }", Forged, "application/graphql-response+json"))).Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal("UNAUTHENTICATED", forgedMe.GetProperty("errors")[0].GetProperty("extensions").GetProperty("code").GetString());
+
+        // graphql-sse, the EventSource subscription path and the WebSocket, each opened with a cookie.
+        await using var aliceSse = await SseReader.OpenAsync(Browserless(host), Graph("/graphql/sse", "subscription { mail }", alice, "text/event-stream"));
+        await using var bobSse = await SseReader.OpenAsync(Browserless(host), Graph("/graphql/sse", "subscription { mail }", bob, "text/event-stream"));
+        await using var alicePath = await SseReader.OpenAsync(Browserless(host), WithCookie(HttpMethod.Get, "/graphql/subscription/mail", alice));
+        Assert.Equal(HttpStatusCode.OK, alicePath.Response.StatusCode);
+        using var aliceSocket = await ConnectAsync(host, alice);
+
+        await MailUntilDeliveredAsync(host, "alice", "for alice", 3);
+        Assert.Equal(1, await MailAsync(host, "bob", "for bob"));
+
+        await aliceSse.ReadUntilAsync(f => f.Any(m => m.Data?.Contains("for alice", StringComparison.Ordinal) == true));
+        Assert.DoesNotContain(aliceSse.Messages, m => m.Data?.Contains("for bob", StringComparison.Ordinal) == true);
+        await bobSse.ReadUntilAsync(f => f.Any(m => m.Data?.Contains("for bob", StringComparison.Ordinal) == true));
+        Assert.DoesNotContain(bobSse.Messages, m => m.Data?.Contains("for alice", StringComparison.Ordinal) == true);
+        await alicePath.ReadUntilAsync(f => f.Any(m => m.Data == "for alice"));
+        string? frame;
+        do
+        {
+            frame = await WebSocketPair.ReceiveAsync(aliceSocket);
+            Assert.NotNull(frame);
+            Assert.DoesNotContain("for bob", frame, StringComparison.Ordinal);
+        }
+        while (!frame.Contains("for alice", StringComparison.Ordinal));
+
+        // A forged cookie opens nothing on any of them.
+        await using var forgedSse = await SseReader.OpenAsync(Browserless(host), Graph("/graphql/sse", "subscription { mail }", Forged, "text/event-stream"));
+        Assert.True(await forgedSse.WaitForEndAsync());
+        Assert.Contains("\"code\":\"UNAUTHENTICATED\"", forgedSse.Raw, StringComparison.Ordinal);
+        await HttpAssert.ErrorAsync(await Browserless(host).SendAsync(WithCookie(HttpMethod.Get, "/graphql/subscription/mail", Forged)), HttpStatusCode.Unauthorized, "UNAUTHORIZED");
+        using var forgedSocket = await ConnectAsync(host, Forged);
+        var refused = await WebSocketPair.ReceiveAsync(forgedSocket);
+        Assert.Contains("\"type\":\"error\"", refused, StringComparison.Ordinal);
+        Assert.Contains("UNAUTHENTICATED", refused, StringComparison.Ordinal);
+        Assert.Equal(1, await MailAsync(host, "bob", "only bob's"));
     }
 
     [Theory]

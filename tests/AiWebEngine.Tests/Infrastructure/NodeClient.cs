@@ -33,7 +33,10 @@ public sealed class NodeClient : IAsyncDisposable
         }
     }
 
-    public static NodeClient Start(string script, params string[] arguments)
+    public static NodeClient Start(string script, params string[] arguments) => Start(script, new Dictionary<string, string>(), arguments);
+
+    /// <summary>Starts <paramref name="script"/> with <paramref name="environment"/> added to this process's environment.</summary>
+    public static NodeClient Start(string script, IReadOnlyDictionary<string, string> environment, params string[] arguments)
     {
         var start = new ProcessStartInfo("node")
         {
@@ -42,6 +45,11 @@ public sealed class NodeClient : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
+
         start.ArgumentList.Add(script);
         foreach (var argument in arguments)
         {
