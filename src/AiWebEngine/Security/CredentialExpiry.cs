@@ -27,9 +27,10 @@ public static class CredentialExpiry
         return expires;
     }
 
-    /// <summary>The <c>exp</c> of the token <paramref name="principal"/> was read from, or <see langword="null"/>.</summary>
+    /// <summary>The <c>exp</c> of the token <paramref name="principal"/> was read from, or <see langword="null"/> (none, or past year 9999).</summary>
     public static DateTimeOffset? OfToken(System.Security.Claims.ClaimsPrincipal principal) =>
         principal.FindFirst("exp") is { } exp && long.TryParse(exp.Value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seconds)
+            && seconds <= DateTimeOffset.MaxValue.ToUnixTimeSeconds()
             ? DateTimeOffset.FromUnixTimeSeconds(seconds)
             : null;
 
@@ -37,14 +38,58 @@ public static class CredentialExpiry
     /// Calls <paramref name="expired"/> once at <paramref name="expires"/> (at once when it has passed);
     /// nothing when it is <see langword="null"/>. Dispose the result to cancel.
     /// </summary>
-    public static ITimer? When(DateTimeOffset? expires, TimeProvider time, Action expired)
+    /// <remarks>
+    /// A timer cannot be set more than about 49 days ahead (2^32 - 2 ms), and tokens and sessions often last
+    /// longer (<c>dotnet user-jwts</c> mints three-month tokens): a later expiry is reached in steps of at
+    /// most <see cref="MaxStep"/>, each step checking the clock again.
+    /// </remarks>
+    public static ITimer? When(DateTimeOffset? expires, TimeProvider time, Action expired) =>
+        expires is { } at ? new ExpiryTimer(at, time, expired) : null;
+
+    /// <summary>The longest single wait of <see cref="When"/>, well inside what a timer accepts.</summary>
+    internal static readonly TimeSpan MaxStep = TimeSpan.FromDays(20);
+
+    private sealed class ExpiryTimer : ITimer
     {
-        if (expires is not { } at)
+        private readonly DateTimeOffset _at;
+        private readonly TimeProvider _time;
+        private readonly Action _expired;
+        private readonly ITimer _timer;
+
+        public ExpiryTimer(DateTimeOffset at, TimeProvider time, Action expired)
         {
-            return null;
+            _at = at;
+            _time = time;
+            _expired = expired;
+            // Created disarmed and armed after the field is set, so a callback always finds it.
+            _timer = time.CreateTimer(static s => ((ExpiryTimer)s!).Tick(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            Arm();
         }
 
-        var due = at - time.GetUtcNow();
-        return time.CreateTimer(static s => ((Action)s!)(), expired, due > TimeSpan.Zero ? due : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
+        private TimeSpan Remaining => _at - _time.GetUtcNow();
+
+        // An expiry that has come fires at once, still on a timer thread: the callback never runs inside When.
+        private void Arm()
+        {
+            var remaining = Remaining;
+            _timer.Change(remaining <= TimeSpan.Zero ? TimeSpan.Zero : remaining < MaxStep ? remaining : MaxStep, Timeout.InfiniteTimeSpan);
+        }
+
+        private void Tick()
+        {
+            if (Remaining > TimeSpan.Zero)
+            {
+                Arm();
+                return;
+            }
+
+            _expired();
+        }
+
+        public bool Change(TimeSpan dueTime, TimeSpan period) => throw new NotSupportedException("An expiry timer is set once, by CredentialExpiry.When.");
+
+        public void Dispose() => _timer.Dispose();
+
+        public ValueTask DisposeAsync() => _timer.DisposeAsync();
     }
 }

@@ -134,4 +134,71 @@ public sealed class CredentialExpiryTests
         Assert.Equal(4403, (int)socket.CloseStatus!);
         Assert.Equal(0, await SendAsync(host, "/mail?x=1", "after"));
     }
+
+    /// <summary>
+    /// A token that lasts longer than a timer can wait (about 49 days: <c>dotnet user-jwts</c> mints three-month
+    /// tokens) opened a stream with a 500 before: the expiry timer refused the due time. On the real clock,
+    /// every transport is served and delivers.
+    /// </summary>
+    [Fact]
+    public async Task ATokenThatLastsMonths_OpensEveryTransport_OnTheRealClock()
+    {
+        await using var host = await EngineHost.StartAsync(new Dictionary<string, string> { ["s.js"] = Script }, TestTokens.Settings());
+        var token = TestTokens.Mint("alice", lifetime: TimeSpan.FromDays(90));
+        await using var inbox = await SseReader.OpenAsync(host.Client, Get("/inbox", token));
+        await using var path = await SseReader.OpenAsync(host.Client, Get("/graphql/subscription/mail", token));
+        var request = GraphQLHttpTests.Post("/graphql/sse", JsonSerializer.Serialize(new { query = "subscription { mail }" }));
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        await using var sse = await SseReader.OpenAsync(host.Client, request);
+        var client = host.CreateWebSocketClient();
+        client.SubProtocols.Add("graphql-transport-ws");
+        client.ConfigureRequest = r => r.Headers.Authorization = "Bearer " + token;
+        using var socket = await client.ConnectAsync(new Uri(host.BaseAddress, "/graphql"), CancellationToken.None);
+        await socket.SendAsync("""{"type":"connection_init"}"""u8.ToArray(), WebSocketMessageType.Text, true, CancellationToken.None);
+        Assert.Equal("""{"type":"connection_ack"}""", await WebSocketPair.ReceiveAsync(socket));
+        await socket.SendAsync("""{"id":"1","type":"subscribe","payload":{"query":"subscription { mail }"}}"""u8.ToArray(), WebSocketMessageType.Text, true, CancellationToken.None);
+        foreach (var reader in new[] { inbox, path, sse })
+        {
+            Assert.Equal(System.Net.HttpStatusCode.OK, reader.Response.StatusCode);
+        }
+
+        Assert.Equal(1, await SendAsync(host, "/send?path=/inbox", "inbox"));
+        for (var i = 0; i < 200 && await SendAsync(host, "/mail?x=1", "warm-up") < 3; i++)
+        {
+            await Task.Delay(10);
+        }
+
+        Assert.Equal(3, await SendAsync(host, "/mail?x=1", "mail"));
+        await inbox.ReadUntilAsync(f => f.Any(m => m.Data == "inbox"));
+        await path.ReadUntilAsync(f => f.Any(m => m.Data == "mail"));
+        await sse.ReadUntilAsync(f => f.Any(m => m.Data?.Contains("\"mail\":\"mail\"", StringComparison.Ordinal) == true));
+        string? frame;
+        do
+        {
+            frame = await WebSocketPair.ReceiveAsync(socket);
+            Assert.NotNull(frame);
+        }
+        while (!frame.Contains("\"mail\":\"mail\"", StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// An expiry beyond one timer step is reached in steps: not fired a step in, fired at the expiry, once.
+    /// (On its own clock: a whole engine on a fake clock advanced by months runs every periodic timer of it.)
+    /// </summary>
+    [Fact]
+    public void AnExpiryMonthsAhead_IsReachedInSteps_AndFiresOnceAtItsTime()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var fired = 0;
+        using var timer = AiWebEngine.Security.CredentialExpiry.When(time.GetUtcNow() + TimeSpan.FromDays(90), time, () => Interlocked.Increment(ref fired));
+
+        time.Advance(TimeSpan.FromDays(60));
+        Assert.Equal(0, fired);
+        time.Advance(TimeSpan.FromDays(30) - TimeSpan.FromSeconds(1));
+        Assert.Equal(0, fired);
+        time.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal(1, fired);
+        time.Advance(TimeSpan.FromDays(60));
+        Assert.Equal(1, fired);
+    }
 }
