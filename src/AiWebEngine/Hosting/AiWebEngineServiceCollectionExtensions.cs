@@ -63,6 +63,8 @@ public static class AiWebEngineServiceCollectionExtensions
         services.AddSingleton<TopicOwners>();
         services.AddSingleton<InMemoryTopicBus>();
         services.AddSingleton<RedisBackplane>();
+        // In a cluster the session cookie's keys are the cluster's, so any instance reads a cookie another issued.
+        RedisKeyRing.Add(services);
         services.AddSingleton<RedisTopicBus>();
         // In memory unless AiWebEngine:Bus:Redis is set; then a cluster on Redis (streams and managed scripts).
         services.TryAddSingleton<ITopicBus>(sp => sp.GetRequiredService<IOptions<BusOptions>>().Value.UsesRedis

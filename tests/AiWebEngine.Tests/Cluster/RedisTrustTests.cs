@@ -139,6 +139,8 @@ public sealed class RedisTrustTests
         await WaitUntilAsync(() => ServesAsync(b, "/after", "after"), "a valid script replicates after the malformed entries");
 
         Assert.Equal(HttpStatusCode.NotFound, (await b.Client.GetAsync("/bad")).StatusCode);
+        // A replicated change is loaded first and written once it serves: the file follows shortly after.
+        await WaitUntilAsync(() => Task.FromResult(File.Exists(Path.Combine(b.ScriptsDirectory, "after.js"))), "after.js is written");
         Assert.Equal(["after.js", "chat.js"], Directory.EnumerateFiles(b.ScriptsDirectory).Select(Path.GetFileName).Order());
         var health = await ReplicationHealthAsync(b);
         Assert.Equal(9, health.GetProperty("entriesSkipped").GetInt64());
