@@ -61,6 +61,25 @@ public sealed class ScriptHostApi
             ? _instance.Host.Subscriptions.Send(name, data, filter)
             : error!;
 
+    // crypto: a result is "r" + the value, a failure "e" + the message (both are strings).
+    [ScriptMember("RandomBytes", ScriptAccess.Full)]
+    public string RandomBytes(double count) => Tagged(ScriptCrypto.RandomBytes(count));
+
+    [ScriptMember("RandomUuid", ScriptAccess.Full)]
+    public string RandomUuid() => Guid.NewGuid().ToString("D");
+
+    [ScriptMember("Digest", ScriptAccess.Full)]
+    public string Digest(string algorithm, string? key, string partsJson) => Tagged(ScriptCrypto.Digest(algorithm, key, partsJson));
+
+    [ScriptMember("TimingSafeEqual", ScriptAccess.Full)]
+    public object TimingSafeEqual(string a, string b)
+    {
+        var (equal, error) = ScriptCrypto.TimingSafeEqual(a, b);
+        return error ?? (object)equal;
+    }
+
+    private static string Tagged((string? Value, string? Error) result) => result.Error is { } error ? "e" + error : "r" + result.Value;
+
     [ScriptMember("Log", ScriptAccess.Full)]
     public void Log(int level, string message) => _instance.Host.Logger.Write(_instance.Uri, (LogLevel)level, message);
 

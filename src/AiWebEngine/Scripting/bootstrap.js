@@ -391,9 +391,164 @@
     return typeof fn === "function";
   }
 
+  // ---- crypto and ids ---------------------------------------------------------------------------
+
+  // Bytes cross to the host as binary strings (one char per byte) tagged "b", text as "t" + the string
+  // (the host encodes it as UTF-8). The built-ins used here are taken before any script runs.
+  const OwnUint8Array = Uint8Array;
+  const typedArrayProto = Object.getPrototypeOf(Uint8Array.prototype);
+  const getter = (proto, name) => Object.getOwnPropertyDescriptor(proto, name).get;
+  const typedArrayTag = getter(typedArrayProto, Symbol.toStringTag);
+  const typedArrayBuffer = getter(typedArrayProto, "buffer");
+  const typedArrayOffset = getter(typedArrayProto, "byteOffset");
+  const typedArrayLength = getter(typedArrayProto, "byteLength");
+  const arrayBufferLength = getter(ArrayBuffer.prototype, "byteLength");
+  const fromCharCode = String.fromCharCode;
+  const integerArrays = ["Int8Array", "Uint8Array", "Uint8ClampedArray", "Int16Array", "Uint16Array", "Int32Array", "Uint32Array", "BigInt64Array", "BigUint64Array"];
+  const hashAlgorithms = ["sha1", "sha256", "sha384", "sha512"];
+
+  function tagOf(value) {
+    return value !== null && typeof value === "object" ? apply(typedArrayTag, value, []) : undefined;
+  }
+
+  // The bytes of a typed array (its own window of its buffer) or an ArrayBuffer; undefined otherwise.
+  function bytesOf(value) {
+    if (tagOf(value) !== undefined) {
+      return new OwnUint8Array(apply(typedArrayBuffer, value, []), apply(typedArrayOffset, value, []), apply(typedArrayLength, value, []));
+    }
+    if (value !== null && typeof value === "object") {
+      try {
+        apply(arrayBufferLength, value, []);
+        return new OwnUint8Array(value);
+      } catch (e) {
+        return undefined;
+      }
+    }
+    return undefined;
+  }
+
+  function toBinary(bytes) {
+    let text = "";
+    for (let i = 0; i < bytes.length; i += 8192) {
+      const end = i + 8192 < bytes.length ? i + 8192 : bytes.length;
+      let chunk = "";
+      for (let j = i; j < end; j++) chunk += fromCharCode(bytes[j]);
+      text += chunk;
+    }
+    return text;
+  }
+
+  function fromBinary(text) {
+    const bytes = new OwnUint8Array(text.length);
+    for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+    return bytes;
+  }
+
+  // Data for a digest, key or comparison: a string (as UTF-8) or bytes.
+  function tagged(api, what, value) {
+    if (typeof value === "string") return "t" + value;
+    const bytes = bytesOf(value);
+    if (bytes === undefined) fail(api, what + " must be a string, a Uint8Array (or another typed array) or an ArrayBuffer, got " + describe(value));
+    return "b" + toBinary(bytes);
+  }
+
+  // "r" + the value, or "e" + the message (ScriptHostApi).
+  function hostResult(api, result) {
+    if (result.charCodeAt(0) === 101) fail(api, result.slice(1));
+    return result.slice(1);
+  }
+
+  const base64Chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  function base64(binary, url) {
+    let out = "";
+    for (let i = 0; i < binary.length; i += 3) {
+      const a = binary.charCodeAt(i), b = binary.charCodeAt(i + 1), c = binary.charCodeAt(i + 2);
+      const n = (a << 16) | ((b || 0) << 8) | (c || 0);
+      out += base64Chars[n >> 18] + base64Chars[(n >> 12) & 63]
+        + (i + 1 < binary.length ? base64Chars[(n >> 6) & 63] : "=")
+        + (i + 2 < binary.length ? base64Chars[n & 63] : "=");
+    }
+    return url ? out.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "") : out;
+  }
+
+  function encodeDigest(api, binary, encoding) {
+    if (encoding === undefined || encoding === null) return fromBinary(binary);
+    if (encoding === "hex") {
+      let out = "";
+      for (let i = 0; i < binary.length; i++) {
+        const b = binary.charCodeAt(i);
+        out += (b < 16 ? "0" : "") + b.toString(16);
+      }
+      return out;
+    }
+    if (encoding === "base64") return base64(binary, false);
+    if (encoding === "base64url") return base64(binary, true);
+    if (encoding === "latin1" || encoding === "binary") return binary;
+    fail(api, "encoding must be \"hex\", \"base64\", \"base64url\" or \"latin1\" (or none, for a Uint8Array), got " + describe(encoding));
+  }
+
+  function hashAlgorithm(api, algorithm) {
+    const name = typeof algorithm === "string" ? algorithm.toLowerCase().replace("-", "") : null;
+    if (!hashAlgorithms.includes(name)) fail(api, "algorithm must be one of " + hashAlgorithms.join(", ") + ", got " + describe(algorithm));
+    return name;
+  }
+
+  // createHash / createHmac as in Node.js: update(data) any number of times (chainable), then digest(encoding) once.
+  function hasher(kind, algorithm, key) {
+    const parts = [];
+    let done = false;
+    const object = {
+      update(data) {
+        if (done) fail(kind + ".update", "digest() was already called");
+        parts.push(tagged(kind + ".update", "data", data));
+        return object;
+      },
+      digest(encoding) {
+        if (done) fail(kind + ".digest", "digest() was already called");
+        done = true;
+        return encodeDigest(kind + ".digest", hostResult(kind + ".digest", host.Digest(algorithm, key, stringify(parts))), encoding);
+      },
+    };
+    return object;
+  }
+
+  const crypto = {
+    randomUUID() {
+      return host.RandomUuid();
+    },
+    getRandomValues(array) {
+      const api = "crypto.getRandomValues";
+      if (!integerArrays.includes(tagOf(array))) fail(api, "array must be an integer typed array such as a Uint8Array, got " + describe(array));
+      const view = bytesOf(array);
+      if (view.length > 65536) fail(api, "can fill at most 65536 bytes at once, got " + view.length);
+      const random = hostResult(api, host.RandomBytes(view.length));
+      for (let i = 0; i < view.length; i++) view[i] = random.charCodeAt(i);
+      return array;
+    },
+    createHash(algorithm) {
+      return hasher("createHash", hashAlgorithm("crypto.createHash", algorithm), null);
+    },
+    createHmac(algorithm, key) {
+      const name = hashAlgorithm("crypto.createHmac", algorithm);
+      return hasher("createHmac", name, tagged("crypto.createHmac", "key", key));
+    },
+    timingSafeEqual(a, b) {
+      const api = "crypto.timingSafeEqual";
+      const result = host.TimingSafeEqual(tagged(api, "a", a), tagged(api, "b", b));
+      if (typeof result === "string") fail(api, result);
+      return result;
+    },
+  };
+  Object.freeze(crypto);
+
+  function generateId() {
+    return host.RandomUuid();
+  }
+
   const api = {
     register, writeLog, console, registerWebStream, sendStreamMessage, sendStreamMessageToPath, sendToUser,
     registerGraphQLQuery, registerGraphQLMutation, registerGraphQLSubscription, sendSubscriptionMessage, sendSubscriptionToUser,
+    crypto, generateId,
   };
   for (const name of Object.keys(api)) {
     Object.defineProperty(globalThis, name, { value: api[name], writable: true, configurable: true, enumerable: false });

@@ -59,6 +59,7 @@ public sealed class ScriptSandboxTests
         "EngineInternal",
         "console", "register", "writeLog", "registerWebStream", "sendStreamMessage", "sendStreamMessageToPath", "sendToUser", "registerGraphQLQuery",
         "registerGraphQLMutation", "registerGraphQLSubscription", "sendSubscriptionMessage", "sendSubscriptionToUser",
+        "crypto", "generateId",
     ];
 
     private static readonly string[] EngineInternalMembers =
