@@ -91,6 +91,7 @@ public static class AiWebEngineServiceCollectionExtensions
         services.AddAiWebEngineGraphQL();
 
         services.AddSingleton<ScriptWatchdog>();
+        services.AddSingleton<ScriptSecrets>();
         services.AddSingleton<ScriptLogger>();
         services.AddSingleton<RouteTable>();
         services.AddSingleton<ScriptStreams>();

@@ -80,6 +80,15 @@ public sealed class ScriptHostApi
 
     private static string Tagged((string? Value, string? Error) result) => result.Error is { } error ? "e" + error : "r" + result.Value;
 
+    // secrets.get: "r" + the value, "u" when it is not configured, "e" + the message.
+    [ScriptMember("GetSecret", ScriptAccess.Full)]
+    public string GetSecret(string name) => _instance.Host.Logger.Secrets.Get(_instance.Uri, name) switch
+    {
+        { Error: { } error } => "e" + error,
+        { Value: { } value } => "r" + value,
+        _ => "u",
+    };
+
     [ScriptMember("Log", ScriptAccess.Full)]
     public void Log(int level, string message) => _instance.Host.Logger.Write(_instance.Uri, (LogLevel)level, message);
 

@@ -352,7 +352,8 @@ internal sealed partial class ScriptInstance : IDisposable
         }
 
         var details = (e as ScriptEngineException)?.ErrorDetails ?? e.Message;
-        return new ScriptFailedException(Uri, CleanMessage(e.Message), FindLine(details), e);
+        // What a script throws is logged, kept by /health and sent to clients: no secret's value in it.
+        return new ScriptFailedException(Uri, Host.Logger.Secrets.Redact(CleanMessage(e.Message)), FindLine(details), e);
     }
 
     // The heap monitor blocks the isolate and reports a fatal error; nothing else does.

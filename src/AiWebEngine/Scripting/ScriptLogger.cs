@@ -5,9 +5,9 @@ namespace AiWebEngine.Scripting;
 /// A line is cut at <see cref="MaxLineLength"/> characters here, in .NET: the bootstrap cuts too, but
 /// with <c>String.prototype.slice</c>, which a script can replace. Every line is kept by the
 /// management API's buffer and written to every log provider, so an uncut line is memory a script
-/// could grow without bound.
+/// could grow without bound. Every configured secret's value is masked first (<see cref="ScriptSecrets.Redact"/>).
 /// </remarks>
-internal sealed partial class ScriptLogger(ILoggerFactory loggerFactory)
+internal sealed partial class ScriptLogger(ILoggerFactory loggerFactory, ScriptSecrets secrets)
 {
     /// <summary>The log category of script output.</summary>
     public const string Category = "AiWebEngine.Scripts";
@@ -17,6 +17,9 @@ internal sealed partial class ScriptLogger(ILoggerFactory loggerFactory)
 
     private readonly ILogger _logger = loggerFactory.CreateLogger(Category);
 
+    /// <summary>The secrets scripts read, and redact from what they log and throw.</summary>
+    public ScriptSecrets Secrets { get; } = secrets;
+
     public void Write(string scriptUri, LogLevel level, string message)
     {
         if (level is < LogLevel.Trace or > LogLevel.Critical)
@@ -24,7 +27,8 @@ internal sealed partial class ScriptLogger(ILoggerFactory loggerFactory)
             level = LogLevel.Information;
         }
 
-        var line = Cut(message);
+        // Redacted before it is cut: a cut could split a secret so that no part of it matches.
+        var line = Cut(Secrets.Redact(message));
         ScriptOutput(_logger, level, scriptUri, line);
     }
 

@@ -541,6 +541,18 @@
   };
   Object.freeze(crypto);
 
+  // ---- secrets ---------------------------------------------------------------------------------
+
+  const secrets = {
+    get(name) {
+      if (typeof name !== "string" || name.length === 0) fail("secrets.get", "name must be a non-empty string, got " + describe(name));
+      const result = host.GetSecret(name);
+      if (result === "u") return undefined;
+      return hostResult("secrets.get", result);
+    },
+  };
+  Object.freeze(secrets);
+
   function generateId() {
     return host.RandomUuid();
   }
@@ -548,7 +560,7 @@
   const api = {
     register, writeLog, console, registerWebStream, sendStreamMessage, sendStreamMessageToPath, sendToUser,
     registerGraphQLQuery, registerGraphQLMutation, registerGraphQLSubscription, sendSubscriptionMessage, sendSubscriptionToUser,
-    crypto, generateId,
+    crypto, generateId, secrets,
   };
   for (const name of Object.keys(api)) {
     Object.defineProperty(globalThis, name, { value: api[name], writable: true, configurable: true, enumerable: false });

@@ -59,7 +59,7 @@ public sealed class ScriptSandboxTests
         "EngineInternal",
         "console", "register", "writeLog", "registerWebStream", "sendStreamMessage", "sendStreamMessageToPath", "sendToUser", "registerGraphQLQuery",
         "registerGraphQLMutation", "registerGraphQLSubscription", "sendSubscriptionMessage", "sendSubscriptionToUser",
-        "crypto", "generateId",
+        "crypto", "generateId", "secrets",
     ];
 
     private static readonly string[] EngineInternalMembers =
