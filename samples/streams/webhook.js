@@ -7,7 +7,8 @@
 // The handler is the guide's, unchanged: it trusts its input. A body that is not JSON, or has no
 // repository, makes JSON.parse or the property access throw, and the engine answers
 // 500 SCRIPT_EXECUTION_FAILED with the script's error message (the page has a button that shows this).
-// A real webhook would also check GitHub's X-Hub-Signature-256 header before trusting the payload.
+// A real webhook checks GitHub's X-Hub-Signature-256 header before trusting the payload:
+//   route   POST /webhook/github/signed   the same handler behind that check (the secret from configuration)
 //
 // Try it:
 //   curl -N http://localhost:3000/external-updates
@@ -35,6 +36,31 @@ function webhookHandler(req) {
 }
 
 register("/webhook/github", "webhookHandler", "POST");
+
+// ---- the same webhook, verified ------------------------------------------------------------------
+//
+// GitHub signs every delivery with the webhook's secret: X-Hub-Signature-256 is "sha256=" and the hex
+// HMAC-SHA256 of the body's exact bytes (req.bodyBytes). The secret is the operator's, from
+// configuration: AiWebEngine:Secrets:GITHUB_WEBHOOK_SECRET (for example the environment variable
+// AiWebEngine__Secrets__GITHUB_WEBHOOK_SECRET).
+//
+//   body='{"action":"opened","repository":{"name":"aiwebengine"}}'
+//   sig=$(printf '%s' "$body" | openssl dgst -sha256 -hmac "$SECRET" | sed 's/^.* //')
+//   curl -X POST http://localhost:3000/webhook/github/signed -H "X-Hub-Signature-256: sha256=$sig" -d "$body"
+
+function signedWebhookHandler(req) {
+  const secret = secrets.get("GITHUB_WEBHOOK_SECRET");
+  if (!secret) {
+    return { status: 503, body: { error: "set AiWebEngine:Secrets:GITHUB_WEBHOOK_SECRET to receive signed webhooks" } };
+  }
+  const expected = "sha256=" + crypto.createHmac("sha256", secret).update(req.bodyBytes).digest("hex");
+  if (!crypto.timingSafeEqual(expected, req.headers["x-hub-signature-256"] || "")) {
+    return { status: 401, body: { error: "X-Hub-Signature-256 does not match the body" } };
+  }
+  return webhookHandler(req);
+}
+
+register("/webhook/github/signed", "signedWebhookHandler", "POST");
 
 // ---- the page ----------------------------------------------------------------------------------
 

@@ -104,6 +104,11 @@ internal static class ScriptRequest
             json.WriteEndObject();
 
             json.WriteString("body", Encoding.UTF8.GetString(body));
+            // The exact bytes, for req.bodyBytes (decoded by the bootstrap only when a handler reads it).
+            if (body.Length > 0)
+            {
+                json.WriteBase64String("bodyBase64", body);
+            }
 
             json.WriteStartObject("params");
             foreach (var (key, value) in request.RouteValues)

@@ -132,12 +132,12 @@ internal sealed partial class ScriptRouteHandler(RouteTable table, IAdminCallers
             http.Headers[name] = value;
         }
 
-        if (response.Body.Length == 0 && response.Status is StatusCodes.Status204NoContent or StatusCodes.Status205ResetContent or StatusCodes.Status304NotModified)
+        if (response.Body.Length == 0 && response.BodyBytes is null or { Length: 0 } && response.Status is StatusCodes.Status204NoContent or StatusCodes.Status205ResetContent or StatusCodes.Status304NotModified)
         {
             return;
         }
 
-        var bytes = Encoding.UTF8.GetBytes(response.Body);
+        var bytes = response.BodyBytes ?? Encoding.UTF8.GetBytes(response.Body);
         http.ContentLength = bytes.Length;
         await http.Body.WriteAsync(bytes, context.RequestAborted);
     }

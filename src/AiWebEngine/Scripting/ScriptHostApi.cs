@@ -105,6 +105,16 @@ public sealed class ScriptHostApi
         _instance.ResponseError = error;
         return error;
     }
+
+    /// <summary>As <see cref="Respond"/>, for a body of bytes (a binary string: one char 0–255 per byte).</summary>
+    [ScriptMember("RespondBytes", ScriptAccess.Full)]
+    public string? RespondBytes(double status, string? contentType, string? headersJson, string? body)
+    {
+        ScriptResponse.TryCreate(status, contentType, headersJson, body, out var response, out var error, binary: true);
+        _instance.CurrentResponse = response;
+        _instance.ResponseError = error;
+        return error;
+    }
 }
 
 /// <summary>Parses the filter object the bootstrap serialized: a JSON object of string values.</summary>

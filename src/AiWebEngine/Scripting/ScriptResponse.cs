@@ -27,12 +27,13 @@ public sealed class ScriptResponse
 
     private static readonly SearchValues<char> TokenChars = SearchValues.Create("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
 
-    private ScriptResponse(int status, string contentType, IReadOnlyList<KeyValuePair<string, string>> headers, string body)
+    private ScriptResponse(int status, string contentType, IReadOnlyList<KeyValuePair<string, string>> headers, string body, byte[]? bodyBytes = null)
     {
         Status = status;
         ContentType = contentType;
         Headers = headers;
         Body = body;
+        BodyBytes = bodyBytes;
     }
 
     /// <summary>HTTP status, 200-599 (a handler's answer is final; 1xx is not).</summary>
@@ -44,15 +45,19 @@ public sealed class ScriptResponse
     /// <summary>The script's headers, in the order it gave them.</summary>
     public IReadOnlyList<KeyValuePair<string, string>> Headers { get; }
 
-    /// <summary>The body text; empty for 204, 205 and 304.</summary>
+    /// <summary>The body text; empty for 204, 205 and 304, and when the body is <see cref="BodyBytes"/>.</summary>
     public string Body { get; }
+
+    /// <summary>The body as bytes, when the handler returned a <c>Uint8Array</c> or <c>ArrayBuffer</c>; otherwise <see langword="null"/>.</summary>
+    public byte[]? BodyBytes { get; }
 
     /// <summary>The plain answer: status 200, the default content type, no headers.</summary>
     public static ScriptResponse Plain(string body) => new(StatusCodes.Status200OK, "", [], body);
 
     /// <summary>Checks what the bootstrap handed over; <paramref name="error"/> says what HTTP cannot carry.</summary>
     /// <param name="headersJson">A JSON object of header names to string values, or <see langword="null"/>.</param>
-    public static bool TryCreate(double status, string? contentType, string? headersJson, string? body, out ScriptResponse? response, out string? error)
+    /// <param name="binary">Whether <paramref name="body"/> is bytes as a binary string (one char 0–255 per byte), not text.</param>
+    public static bool TryCreate(double status, string? contentType, string? headersJson, string? body, out ScriptResponse? response, out string? error, bool binary = false)
     {
         response = null;
         if (double.IsNaN(status) || status != Math.Floor(status) || status is < 200 or > 599)
@@ -73,7 +78,23 @@ public sealed class ScriptResponse
             return false;
         }
 
-        response = new ScriptResponse((int)status, contentType ?? "", headers, body ?? "");
+        byte[]? bytes = null;
+        if (binary)
+        {
+            bytes = new byte[body?.Length ?? 0];
+            for (var i = 0; i < bytes.Length; i++)
+            {
+                if (body![i] > 0xFF)
+                {
+                    error = "a handler's bytes did not reach the server as bytes";
+                    return false;
+                }
+
+                bytes[i] = (byte)body[i];
+            }
+        }
+
+        response = new ScriptResponse((int)status, contentType ?? "", headers, binary ? "" : body ?? "", bytes);
         return true;
     }
 

@@ -322,8 +322,15 @@
       throw new Error("a handler returned contentType " + describe(contentType) + "; " + headerValueRule);
     }
     let body = result.body;
+    let binary = false;
+    const bytes = body !== null && typeof body === "object" ? bytesOf(body) : undefined;
     if (body === undefined || body === null) body = "";
-    else if (typeof body === "object") {
+    else if (bytes !== undefined) {
+      // Bytes (a typed array or an ArrayBuffer) are sent as they are.
+      body = toBinary(bytes);
+      binary = true;
+      if (contentType === undefined || contentType === null) contentType = "application/octet-stream";
+    } else if (typeof body === "object") {
       body = stringify(body);
       if (contentType === undefined || contentType === null) contentType = "application/json; charset=utf-8";
     } else if (typeof body !== "string") body = String(body);
@@ -352,14 +359,34 @@
     }
     // The plain answer (status 200, the default content type, no headers) goes back as the call's
     // result, the body string; calling the host object costs more than the rest of the call.
-    if (status === 200 && (contentType === undefined || contentType === null) && headers === null) return body;
-    const refused = host.Respond(status, contentType === undefined || contentType === null ? "" : contentType, headers, body);
+    if (status === 200 && (contentType === undefined || contentType === null) && headers === null && !binary) return body;
+    const refused = binary
+      ? host.RespondBytes(status, contentType, headers, body)
+      : host.Respond(status, contentType === undefined || contentType === null ? "" : contentType, headers, body);
     if (refused !== null && refused !== undefined) throw new Error(refused);
     return undefined;
   }
 
+  // req.bodyBytes: the request's exact bytes as a Uint8Array, decoded from the host's base64 on first read
+  // (not enumerable, so logging or serializing req does not copy the body again).
+  function withBodyBytes(req) {
+    const encoded = req.bodyBase64;
+    delete req.bodyBase64;
+    let bytes;
+    defineProperty(req, "bodyBytes", {
+      __proto__: null,
+      configurable: true,
+      enumerable: false,
+      get() {
+        if (bytes === undefined) bytes = typeof encoded === "string" ? fromBase64(encoded) : new OwnUint8Array(0);
+        return bytes;
+      },
+    });
+    return req;
+  }
+
   function dispatch(ref, requestJson) {
-    const result = resolve(ref)(parse(requestJson));
+    const result = resolve(ref)(withBodyBytes(parse(requestJson)));
     if (isThenable(result)) return hostPromise(result, respond);
     return respond(result);
   }
@@ -375,7 +402,7 @@
   }
 
   function authorizeStream(ref, requestJson) {
-    const result = resolve(ref)(parse(requestJson));
+    const result = resolve(ref)(withBodyBytes(parse(requestJson)));
     if (isThenable(result)) return hostPromise(result, encodeResult);
     return encodeResult(result);
   }
@@ -469,6 +496,24 @@
         + (i + 2 < binary.length ? base64Chars[n & 63] : "=");
     }
     return url ? out.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "") : out;
+  }
+
+  const base64Values = new OwnUint8Array(128);
+  for (let i = 0; i < 64; i++) base64Values[base64Chars.charCodeAt(i)] = i;
+  function fromBase64(text) {
+    let end = text.length;
+    while (end > 0 && text.charCodeAt(end - 1) === 61) end--;
+    const bytes = new OwnUint8Array((end * 3) >> 2);
+    let n = 0, bits = 0, at = 0;
+    for (let i = 0; i < end; i++) {
+      n = (n << 6) | base64Values[text.charCodeAt(i)];
+      bits += 6;
+      if (bits >= 8) {
+        bits -= 8;
+        bytes[at++] = (n >> bits) & 255;
+      }
+    }
+    return bytes;
   }
 
   function encodeDigest(api, binary, encoding) {
