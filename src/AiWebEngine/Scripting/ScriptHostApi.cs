@@ -89,32 +89,38 @@ public sealed class ScriptHostApi
         _ => "u",
     };
 
+    [ScriptMember("SetTimer", ScriptAccess.Full)]
+    public string? SetTimer(double id, double delayMilliseconds, bool repeat) =>
+        id is >= 1 and <= int.MaxValue && id == Math.Floor(id) ? _instance.SetTimer((int)id, delayMilliseconds, repeat) : "the timer id is not valid";
+
+    [ScriptMember("ClearTimer", ScriptAccess.Full)]
+    public void ClearTimer(double id)
+    {
+        if (id is >= 1 and <= int.MaxValue && id == Math.Floor(id))
+        {
+            _instance.ClearTimer((int)id);
+        }
+    }
+
     [ScriptMember("Log", ScriptAccess.Full)]
     public void Log(int level, string message) => _instance.Host.Logger.Write(_instance.Uri, (LogLevel)level, message);
 
     /// <summary>
-    /// Records the running handler's answer, checked by <see cref="ScriptResponse.TryCreate"/>; what HTTP
-    /// cannot carry is remembered as the call's failure (<see cref="ScriptInstance.ResponseError"/>),
-    /// whatever the bootstrap does with the message returned here.
+    /// Checks a handler's answer (<see cref="ScriptResponse.TryCreate"/>) and keeps it for its call: returns the
+    /// token (a number) the bootstrap hands back as the call's result, or the message of what HTTP cannot carry.
     /// </summary>
     [ScriptMember("Respond", ScriptAccess.Full)]
-    public string? Respond(double status, string? contentType, string? headersJson, string? body)
-    {
-        ScriptResponse.TryCreate(status, contentType, headersJson, body, out var response, out var error);
-        _instance.CurrentResponse = response;
-        _instance.ResponseError = error;
-        return error;
-    }
+    public object Respond(double status, string? contentType, string? headersJson, string? body) =>
+        ScriptResponse.TryCreate(status, contentType, headersJson, body, out var response, out var error)
+            ? (double)_instance.KeepResponse(response!)
+            : error!;
 
     /// <summary>As <see cref="Respond"/>, for a body of bytes (a binary string: one char 0–255 per byte).</summary>
     [ScriptMember("RespondBytes", ScriptAccess.Full)]
-    public string? RespondBytes(double status, string? contentType, string? headersJson, string? body)
-    {
-        ScriptResponse.TryCreate(status, contentType, headersJson, body, out var response, out var error, binary: true);
-        _instance.CurrentResponse = response;
-        _instance.ResponseError = error;
-        return error;
-    }
+    public object RespondBytes(double status, string? contentType, string? headersJson, string? body) =>
+        ScriptResponse.TryCreate(status, contentType, headersJson, body, out var response, out var error, binary: true)
+            ? (double)_instance.KeepResponse(response!)
+            : error!;
 }
 
 /// <summary>Parses the filter object the bootstrap serialized: a JSON object of string values.</summary>

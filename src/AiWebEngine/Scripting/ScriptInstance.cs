@@ -45,8 +45,10 @@ internal sealed partial class ScriptInstance : IDisposable
     private readonly int _maxQueued;
     private readonly Action<ScriptInstance> _onBroken;
     private readonly Lock _callLock = new();
+    private readonly TaskCompletionSource _idle = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _callStarted;
     private int _queued;
+    private int _inFlight;
     private bool _interruptedByWatchdog;
     private bool _disposed;
 
@@ -98,7 +100,21 @@ internal sealed partial class ScriptInstance : IDisposable
     /// <summary>Increases with every load of the same URI.</summary>
     public long Version { get; }
 
-    public ScriptInstanceState State { get; set; } = ScriptInstanceState.Loading;
+    /// <remarks>Becoming <see cref="ScriptInstanceState.Active"/> starts the timers set while loading (timers are registrations too).</remarks>
+    public ScriptInstanceState State
+    {
+        get => _state;
+        set
+        {
+            _state = value;
+            if (value == ScriptInstanceState.Active)
+            {
+                StartStagedTimers();
+            }
+        }
+    }
+
+    private volatile ScriptInstanceState _state = ScriptInstanceState.Loading;
 
     /// <summary>Set when a call broke the heap limit: the isolate is unusable and the script must be reloaded.</summary>
     public bool IsBroken { get; private set; }
@@ -120,11 +136,148 @@ internal sealed partial class ScriptInstance : IDisposable
     /// <summary>Calls waiting for the running one to finish.</summary>
     public int QueuedCalls => Volatile.Read(ref _queued);
 
-    /// <summary>The response the running handler produced; only touched while the gate is held.</summary>
-    public ScriptResponse? CurrentResponse { get; set; }
+    // Answers handed over by ScriptHostApi.Respond, by the token the handler's call returns: with calls
+    // interleaving while they await, "the running handler" is not one call.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<long, ScriptResponse> _responses = new();
+    private long _nextResponse;
 
-    /// <summary>Why the running handler's answer was refused (<see cref="ScriptResponse.TryCreate"/>); only touched while the gate is held.</summary>
-    public string? ResponseError { get; set; }
+    /// <summary>Keeps a checked answer until its call collects it; returns the token the bootstrap hands back as the call's result.</summary>
+    public long KeepResponse(ScriptResponse response)
+    {
+        var token = Interlocked.Increment(ref _nextResponse);
+        _responses[token] = response;
+        return token;
+    }
+
+    // ---- timers: setTimeout and setInterval ----------------------------------------------------
+
+    // Timers by id (the bootstrap's); under _callLock. A timer's run is a call like any other: it waits
+    // for the gate, and its callback and the Promise it returns share one CallTimeout.
+    private readonly Dictionary<int, (ITimer Timer, bool Repeat)> _timers = [];
+    private readonly HashSet<int> _timersRunning = [];
+    private readonly List<(int Id, TimeSpan Delay, TimeSpan Period)> _stagedTimers = [];
+
+    /// <summary>Sets timer <paramref name="id"/>; an error message when a limit refuses it.</summary>
+    public string? SetTimer(int id, double delayMilliseconds, bool repeat)
+    {
+        var options = Host.Options;
+        // As in Node.js: a delay that is not a number from 1 ms to 2^31 - 1 ms is 1 ms.
+        var delay = delayMilliseconds is >= 1 and <= int.MaxValue ? TimeSpan.FromMilliseconds(delayMilliseconds) : TimeSpan.FromMilliseconds(1);
+        if (repeat && delay < options.MinTimerInterval)
+        {
+            return $"the shortest interval is {options.MinTimerInterval.TotalMilliseconds:0.###} ms (AiWebEngine:Scripts:MinTimerInterval), got {delayMilliseconds.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
+        }
+
+        lock (_callLock)
+        {
+            if (_disposed)
+            {
+                return "the script is unloaded";
+            }
+
+            if (_timers.Count >= options.MaxTimers)
+            {
+                return $"a script may hold at most {options.MaxTimers} timers at once (AiWebEngine:Scripts:MaxTimers); clear the ones it no longer needs";
+            }
+
+            var period = repeat ? delay : Timeout.InfiniteTimeSpan;
+            // Created disarmed: a version that is still loading starts its timers when it serves, like its
+            // other registrations (a reload's new timers never run beside the old ones).
+            var timer = _time.CreateTimer(static s => { var (instance, id) = ((ScriptInstance, int))s!; _ = instance.FireTimerAsync(id); }, (this, id), Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            _timers[id] = (timer, repeat);
+            if (State == ScriptInstanceState.Active)
+            {
+                timer.Change(delay, period);
+            }
+            else
+            {
+                _stagedTimers.Add((id, delay, period));
+            }
+        }
+
+        return null;
+    }
+
+    private void StartStagedTimers()
+    {
+        lock (_callLock)
+        {
+            foreach (var (id, delay, period) in _stagedTimers)
+            {
+                if (_timers.TryGetValue(id, out var timer))
+                {
+                    timer.Timer.Change(delay, period);
+                }
+            }
+
+            _stagedTimers.Clear();
+        }
+    }
+
+    /// <summary>Clears timer <paramref name="id"/>; nothing when it has fired or was cleared.</summary>
+    public void ClearTimer(int id)
+    {
+        lock (_callLock)
+        {
+            if (_timers.Remove(id, out var timer))
+            {
+                timer.Timer.Dispose();
+            }
+        }
+    }
+
+    /// <summary>The timers this version holds.</summary>
+    public int Timers
+    {
+        get
+        {
+            lock (_callLock)
+            {
+                return _timers.Count;
+            }
+        }
+    }
+
+    private async Task FireTimerAsync(int id)
+    {
+        lock (_callLock)
+        {
+            // A retired version's timers run only while it still has calls (a handler awaiting one); an
+            // interval whose last run has not finished skips this tick.
+            if (_disposed || !_timers.TryGetValue(id, out var timer) || (State == ScriptInstanceState.Retired && Volatile.Read(ref _inFlight) == 0) || !_timersRunning.Add(id))
+            {
+                return;
+            }
+
+            if (!timer.Repeat)
+            {
+                // Fired: a timeout no longer counts against MaxTimers.
+                _timers.Remove(id);
+                timer.Timer.Dispose();
+            }
+        }
+
+        try
+        {
+            // Checked again in the isolate: the version may have been replaced while this run waited for it.
+            await RunAsync(() => State == ScriptInstanceState.Retired && Volatile.Read(ref _inFlight) <= 1 ? null : _exports.InvokeMethod("fireTimer", id), CancellationToken.None);
+        }
+        catch (ScriptFailedException e)
+        {
+            Host.Logger.Write(Uri, LogLevel.Error, "timer " + id.ToString(System.Globalization.CultureInfo.InvariantCulture) + " failed: " + e.Describe());
+        }
+        catch (ObjectDisposedException)
+        {
+            // Unloaded meanwhile: its timers are gone.
+        }
+        finally
+        {
+            lock (_callLock)
+            {
+                _timersRunning.Remove(id);
+            }
+        }
+    }
 
     /// <summary>Runs the script's top-level code.</summary>
     /// <remarks>
@@ -149,28 +302,25 @@ internal sealed partial class ScriptInstance : IDisposable
     /// <summary>Calls a route handler with the request as JSON and returns what it answered.</summary>
     /// <remarks>
     /// A plain answer (status 200, the default content type, no headers) comes back as the call's result,
-    /// the body; any other goes through <see cref="ScriptHostApi.Respond"/>. An answer that HTTP cannot
-    /// carry fails the call even when the (patchable) bootstrap did not throw its message.
+    /// the body; any other goes through <see cref="ScriptHostApi.Respond"/>, which checks it and keeps it
+    /// under a token that comes back as the call's result. An answer that HTTP cannot carry is never kept,
+    /// so it fails the call whatever the bootstrap then does.
     /// </remarks>
     public async Task<ScriptResponse> HandleAsync(string handlerRef, string requestJson, CancellationToken cancellationToken)
     {
-        ScriptResponse? response = null;
-        string? refused = null;
-        var result = await RunAsync(
-            () => { CurrentResponse = null; ResponseError = null; return _exports.InvokeMethod("dispatch", handlerRef, requestJson); },
-            cancellationToken,
-            () => (response, refused) = (CurrentResponse, ResponseError));
-        if (refused is not null)
-        {
-            throw new ScriptFailedException(Uri, refused);
-        }
-
+        var result = await RunAsync(() => _exports.InvokeMethod("dispatch", handlerRef, requestJson), cancellationToken);
         if (result is string body)
         {
             return ScriptResponse.Plain(body);
         }
 
-        return response ?? throw new ScriptFailedException(Uri, "the handler finished without producing a response");
+        // A token from KeepResponse: only the call that produced the answer returns it.
+        if (result is int or long or double && _responses.TryRemove(Convert.ToInt64(result, System.Globalization.CultureInfo.InvariantCulture), out var response))
+        {
+            return response;
+        }
+
+        throw new ScriptFailedException(Uri, "the handler finished without producing a response");
     }
 
     /// <summary>
@@ -192,56 +342,75 @@ internal sealed partial class ScriptInstance : IDisposable
     public async Task<string?> AuthorizeAsync(string hookRef, string requestJson, CancellationToken cancellationToken) =>
         await RunAsync(() => _exports.InvokeMethod("authorizeStream", hookRef, requestJson), cancellationToken) as string;
 
-    private async Task<object?> RunAsync(Func<object?> call, CancellationToken cancellationToken, Action? whileHeld = null)
+    /// <summary>
+    /// Runs <paramref name="call"/> in the isolate, and awaits the Promise it may return without holding
+    /// the isolate: while one call waits (a timer, I/O), the script's other calls run. JavaScript still
+    /// never runs on two threads at once: every entry into the isolate (a call, a timer) holds the gate.
+    /// </summary>
+    /// <remarks>
+    /// The call's wall time starts when it arrives and covers its wait for the gate, its run and its
+    /// Promise: one <see cref="ScriptOptions.CallTimeout"/> for all of it.
+    /// </remarks>
+    private async Task<object?> RunAsync(Func<object?> call, CancellationToken cancellationToken)
     {
-        // The call's wall time starts now, before any wait for the gate.
         var started = _time.GetTimestamp();
-        if (!_gate.Wait(0))
-        {
-            await WaitForTurnAsync(started, cancellationToken);
-        }
-
         var outcome = "error";
+        Interlocked.Increment(ref _inFlight);
         try
         {
-            ObjectDisposedException.ThrowIf(_disposed, this);
-            if (_time.GetElapsedTime(started) >= _callTimeout)
+            object? result;
+            if (!_gate.Wait(0, CancellationToken.None))
             {
-                // The gate came just as the budget ran out: the call is not started.
-                throw new ScriptTimeoutException(Uri, _callTimeout, whileQueued: true);
+                await WaitForTurnAsync(started, cancellationToken);
             }
 
-            var result = Invoke(call, started);
-            if (result is Task promise && !promise.IsCompleted)
+            try
             {
-                // A Promise that is still pending when the call returns: the rest of the wall-time
-                // budget is all it gets. Nothing in the API settles a Promise later, so one that is
-                // pending now may never settle.
-                var remaining = _callTimeout - _time.GetElapsedTime(started);
-                try
+                ObjectDisposedException.ThrowIf(_disposed, this);
+                if (_time.GetElapsedTime(started) >= _callTimeout)
                 {
-                    await promise.WaitAsync(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero, _time, cancellationToken);
+                    // The gate came just as the budget ran out: the call is not started.
+                    throw new ScriptTimeoutException(Uri, _callTimeout, whileQueued: true);
                 }
-                catch (TimeoutException)
-                {
-                    throw new ScriptTimeoutException(Uri, _callTimeout);
-                }
+
+                result = Invoke(call, started);
+            }
+            finally
+            {
+                _gate.Release();
             }
 
-            if (result is Task settled)
+            if (result is Task promise)
             {
+                if (!promise.IsCompleted)
+                {
+                    // Pending: the rest of the wall-time budget is all it gets (a Promise may never settle).
+                    var remaining = _callTimeout - _time.GetElapsedTime(started);
+                    try
+                    {
+                        await promise.WaitAsync(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero, _time, cancellationToken);
+                    }
+                    catch (TimeoutException)
+                    {
+                        throw new ScriptTimeoutException(Uri, _callTimeout);
+                    }
+                    catch (Exception e) when (e is ScriptEngineException or ScriptInterruptedException)
+                    {
+                        throw Translate(e, rejected: true);
+                    }
+                }
+
                 try
                 {
-                    await settled;
-                    result = settled is Task<object> valued ? valued.Result : null;
+                    await promise;
+                    result = promise is Task<object> valued ? valued.Result : null;
                 }
                 catch (Exception e) when (e is ScriptEngineException or ScriptInterruptedException)
                 {
-                    throw Translate(e);
+                    throw Translate(e, rejected: true);
                 }
             }
 
-            whileHeld?.Invoke();
             outcome = "ok";
             return result is Undefined ? null : result;
         }
@@ -253,7 +422,10 @@ internal sealed partial class ScriptInstance : IDisposable
         finally
         {
             Host.Metrics?.ScriptCalled(Uri, outcome, _time.GetElapsedTime(started));
-            _gate.Release();
+            if (Interlocked.Decrement(ref _inFlight) == 0 && State == ScriptInstanceState.Retired)
+            {
+                _idle.TrySetResult();
+            }
         }
     }
 
@@ -331,12 +503,13 @@ internal sealed partial class ScriptInstance : IDisposable
         }
     }
 
-    private ScriptFailedException Translate(Exception e)
+    private ScriptFailedException Translate(Exception e, bool rejected = false)
     {
         bool timedOut;
         lock (_callLock)
         {
-            timedOut = _interruptedByWatchdog;
+            // A rejected Promise settles in some later run of the isolate: that run's interrupt is not this call's.
+            timedOut = !rejected && _interruptedByWatchdog;
         }
 
         if (timedOut)
@@ -402,9 +575,17 @@ internal sealed partial class ScriptInstance : IDisposable
         return reader.ReadToEnd();
     }
 
-    /// <summary>Waits for the running call to finish, then releases the isolate.</summary>
+    /// <summary>
+    /// Waits until no call is in flight (running, or awaiting its Promise: each ends by its deadline), then
+    /// releases the isolate and its timers. Call it once <see cref="State"/> is <see cref="ScriptInstanceState.Retired"/>.
+    /// </summary>
     public async Task DisposeWhenIdleAsync()
     {
+        if (Volatile.Read(ref _inFlight) > 0)
+        {
+            await _idle.Task;
+        }
+
         await _gate.WaitAsync();
         try
         {
@@ -430,6 +611,16 @@ internal sealed partial class ScriptInstance : IDisposable
 
         State = ScriptInstanceState.Retired;
         _watchdog.Untrack(this);
+        lock (_callLock)
+        {
+            foreach (var timer in _timers.Values)
+            {
+                timer.Timer.Dispose();
+            }
+
+            _timers.Clear();
+        }
+
         // Dispose alone does not stop a script that is running on another thread.
         _engine.Interrupt();
         _engine.Dispose();

@@ -68,6 +68,17 @@ public sealed class ScriptOptions
     /// </summary>
     public bool ExposeCredentials { get; set; }
 
+    /// <summary>
+    /// Timers (<c>setTimeout</c> and <c>setInterval</c> not yet fired or cleared) one version of a script may
+    /// hold at once; the call that would set one more throws. Default: 1000.
+    /// </summary>
+    [Range(1, 100_000)]
+    public int MaxTimers { get; set; } = 1000;
+
+    /// <summary>The shortest <c>setInterval</c> period; a shorter one throws. Default: 10 ms.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.001", "00:01:00")]
+    public TimeSpan MinTimerInterval { get; set; } = TimeSpan.FromMilliseconds(10);
+
     /// <summary>How long file changes must settle before a script is (re)loaded. Default: 150 ms.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:00:10")]
     public TimeSpan ReloadDebounce { get; set; } = TimeSpan.FromMilliseconds(150);

@@ -360,11 +360,13 @@
     // The plain answer (status 200, the default content type, no headers) goes back as the call's
     // result, the body string; calling the host object costs more than the rest of the call.
     if (status === 200 && (contentType === undefined || contentType === null) && headers === null && !binary) return body;
-    const refused = binary
+    // The host keeps the checked answer and gives a token (a number) for this call to return; a string
+    // is what HTTP cannot carry.
+    const answer = binary
       ? host.RespondBytes(status, contentType, headers, body)
       : host.Respond(status, contentType === undefined || contentType === null ? "" : contentType, headers, body);
-    if (refused !== null && refused !== undefined) throw new Error(refused);
-    return undefined;
+    if (typeof answer === "string") throw new Error(answer);
+    return answer;
   }
 
   // req.bodyBytes: the request's exact bytes as a Uint8Array, decoded from the host's base64 on first read
@@ -586,6 +588,47 @@
   };
   Object.freeze(crypto);
 
+  // ---- timers ----------------------------------------------------------------------------------
+
+  // setTimeout / setInterval as in browsers and Deno: the id is a number, extra arguments are passed to
+  // the callback, clearTimeout and clearInterval clear either kind, an unknown id is ignored. The host
+  // schedules and limits them (ScriptInstance.SetTimer); a run is a call of its own (fireTimer).
+  const timers = new Map();
+  let nextTimerId = 1;
+
+  function startTimer(api, callback, delay, args, repeat) {
+    if (typeof callback !== "function") fail(api, "callback must be a function, got " + describe(callback));
+    const ms = typeof delay === "number" ? delay : Number(delay);
+    const id = nextTimerId++;
+    timers.set(id, { callback, args, repeat });
+    const error = host.SetTimer(id, ms === ms ? ms : 0, repeat);
+    if (error !== null && error !== undefined) {
+      timers.delete(id);
+      fail(api, error);
+    }
+    return id;
+  }
+
+  function setTimeout(callback, delay, ...args) {
+    return startTimer("setTimeout", callback, delay, args, false);
+  }
+
+  function setInterval(callback, delay, ...args) {
+    return startTimer("setInterval", callback, delay, args, true);
+  }
+
+  function clearTimer(id) {
+    if (typeof id === "number" && timers.delete(id)) host.ClearTimer(id);
+  }
+
+  function fireTimer(id) {
+    const timer = timers.get(id);
+    if (timer === undefined) return undefined;
+    if (!timer.repeat) timers.delete(id);
+    const result = apply(timer.callback, undefined, timer.args);
+    return isThenable(result) ? hostPromise(result, function () { return undefined; }) : undefined;
+  }
+
   // ---- secrets ---------------------------------------------------------------------------------
 
   const secrets = {
@@ -606,10 +649,11 @@
     register, writeLog, console, registerWebStream, sendStreamMessage, sendStreamMessageToPath, sendToUser,
     registerGraphQLQuery, registerGraphQLMutation, registerGraphQLSubscription, sendSubscriptionMessage, sendSubscriptionToUser,
     crypto, generateId, secrets,
+    setTimeout, setInterval, clearTimeout: clearTimer, clearInterval: clearTimer,
   };
   for (const name of Object.keys(api)) {
     Object.defineProperty(globalThis, name, { value: api[name], writable: true, configurable: true, enumerable: false });
   }
 
-  return { dispatch, runInit, isFunction, resolveField, authorizeStream, filterEvent };
+  return { dispatch, runInit, isFunction, resolveField, authorizeStream, filterEvent, fireTimer };
 })
