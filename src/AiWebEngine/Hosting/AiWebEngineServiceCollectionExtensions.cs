@@ -92,6 +92,12 @@ public static class AiWebEngineServiceCollectionExtensions
 
         services.AddSingleton<ScriptWatchdog>();
         services.AddSingleton<ScriptSecrets>();
+        services.AddSingleton<ScheduleBoard>();
+        services.AddSingleton<RedisTickLease>();
+        // Once per tick: on its own an instance runs every tick of its jobs; in a cluster, the one that takes the tick in Redis.
+        services.TryAddSingleton<ITickLease>(sp => sp.GetRequiredService<IOptions<BusOptions>>().Value.UsesRedis
+            ? sp.GetRequiredService<RedisTickLease>()
+            : new LocalTickLease());
         services.AddSingleton<ScriptLogger>();
         services.AddSingleton<RouteTable>();
         services.AddSingleton<ScriptStreams>();

@@ -10,7 +10,7 @@ namespace AiWebEngine.Management;
 /// <c>GET /engine/logs</c> and its live tail <c>/engine/logs/stream</c>, <c>GET /engine/script-updates</c>,
 /// and <c>GET /engine/streams</c>.
 /// </summary>
-internal sealed class FeedEndpoints(LogBuffer logs, ScriptUpdates updates, FeedStream stream, StreamRegistry streams, ITopicBus bus, IOptions<AdminOptions> options)
+internal sealed class FeedEndpoints(LogBuffer logs, ScriptUpdates updates, FeedStream stream, StreamRegistry streams, ITopicBus bus, IOptions<AdminOptions> options, AiWebEngine.Scripting.ScheduleBoard schedules)
 {
     private const int DefaultLimit = 100;
 
@@ -73,6 +73,52 @@ internal sealed class FeedEndpoints(LogBuffer logs, ScriptUpdates updates, FeedS
         json.WriteEndArray();
         // Every topic's, GraphQL subscriptions' included: what AiWebEngine:Streams:ReplayMaxTotalBytes bounds.
         json.WriteNumber("replayBytes", bus.ReplayBytes);
+        json.WriteEndObject();
+    });
+
+    /// <summary>Every named job of the serving scripts, as this instance sees it (see <see cref="ScheduleBoard"/>).</summary>
+    public Task SchedulesAsync(HttpContext context) => ManagementJson.WriteAsync(context, json =>
+    {
+        static void Time(System.Text.Json.Utf8JsonWriter json, string name, DateTimeOffset? at)
+        {
+            if (at is { } value)
+            {
+                json.WriteString(name, value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture));
+            }
+            else
+            {
+                json.WriteNull(name);
+            }
+        }
+
+        json.WriteStartObject();
+        json.WriteStartArray("schedules");
+        foreach (var job in schedules.List())
+        {
+            json.WriteStartObject();
+            json.WriteString("script", job.Script);
+            json.WriteString("name", job.Name);
+            json.WriteString("schedule", job.Spec);
+            Time(json, "nextRun", job.NextRun);
+            Time(json, "lastRun", job.LastRun);
+            if (job.LastDuration is { } duration)
+            {
+                json.WriteNumber("lastDurationMs", Math.Round(duration.TotalMilliseconds, 1));
+            }
+            else
+            {
+                json.WriteNull("lastDurationMs");
+            }
+
+            json.WriteString("lastOutcome", job.LastOutcome);
+            json.WriteString("lastError", job.LastError);
+            json.WriteNumber("runs", job.Runs);
+            json.WriteNumber("failures", job.Failures);
+            json.WriteNumber("ranElsewhere", job.RanElsewhere);
+            json.WriteEndObject();
+        }
+
+        json.WriteEndArray();
         json.WriteEndObject();
     });
 

@@ -25,6 +25,7 @@ internal static class ManagementEndpointRouteBuilderExtensions
         group.MapPut(uri, scripts.PutAsync).WithDisplayName("Management: upload script");
         group.MapDelete(uri, scripts.DeleteAsync).WithDisplayName("Management: delete script");
         group.MapGet("/logs", feeds.LogsAsync).WithDisplayName("Management: recent logs");
+        group.MapGet("/schedules", feeds.SchedulesAsync).WithDisplayName("Management: scheduled jobs");
         group.MapGet("/logs/stream", feeds.LogStreamAsync).WithDisplayName("Management: live logs");
         group.MapGet("/script-updates", feeds.ScriptUpdatesAsync).WithDisplayName("Management: script updates");
         group.MapGet("/streams", feeds.StreamsAsync).WithDisplayName("Management: streams");

@@ -102,6 +102,9 @@ public sealed class ScriptHostApi
         }
     }
 
+    [ScriptMember("Schedule", ScriptAccess.Full)]
+    public string? Schedule(string name, string spec, string handlerRef) => _instance.Schedule(name, spec, handlerRef);
+
     [ScriptMember("Log", ScriptAccess.Full)]
     public void Log(int level, string message) => _instance.Host.Logger.Write(_instance.Uri, (LogLevel)level, message);
 

@@ -11,4 +11,6 @@ internal sealed record ScriptHostServices(
     StreamPublisher Streams,
     AiWebEngine.GraphQL.SubscriptionPublisher Subscriptions,
     TimeProvider Time,
+    ScheduleBoard Schedules,
+    ITickLease Lease,
     AiWebEngine.Diagnostics.Metrics.EngineMetrics? Metrics = null);

@@ -110,6 +110,11 @@ internal sealed partial class ScriptInstance : IDisposable
             if (value == ScriptInstanceState.Active)
             {
                 StartStagedTimers();
+                StartJobs();
+            }
+            else if (value == ScriptInstanceState.Retired)
+            {
+                Host.Schedules.Retire(Uri, Version);
             }
         }
     }
@@ -276,6 +281,162 @@ internal sealed partial class ScriptInstance : IDisposable
             {
                 _timersRunning.Remove(id);
             }
+        }
+    }
+
+    // ---- named jobs: schedule(name, spec, handler) ------------------------------------------------
+
+    private sealed class Job(string name, ScheduleSpec spec, string handlerRef, ScheduleBoard.JobStatus status)
+    {
+        public string Name { get; } = name;
+
+        public ScheduleSpec Spec { get; } = spec;
+
+        public string HandlerRef { get; } = handlerRef;
+
+        public ScheduleBoard.JobStatus Status { get; } = status;
+
+        public ITimer? Timer { get; set; }
+
+        public DateTimeOffset? NextAt { get; set; }
+
+        public int Running;
+    }
+
+    // Under _callLock.
+    private readonly Dictionary<string, Job> _jobs = new(StringComparer.Ordinal);
+
+    // A timer cannot wait much more than 49 days at once: a later tick is reached in steps.
+    private static readonly TimeSpan MaxTimerStep = TimeSpan.FromDays(20);
+
+    /// <summary>Schedules job <paramref name="name"/>; an error message when the name, the spec or a limit refuses it.</summary>
+    public string? Schedule(string name, string specText, string handlerRef)
+    {
+        if (name.Length > 100 || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.'))
+        {
+            return $"name must be 1 to 100 letters, digits, '_', '-' or '.', got '{(name.Length > 60 ? name[..57] + "..." : name)}'";
+        }
+
+        if (!ScheduleSpec.TryParse(specText, out var spec, out var error))
+        {
+            return error;
+        }
+
+        Job job;
+        lock (_callLock)
+        {
+            if (_disposed)
+            {
+                return "the script is unloaded";
+            }
+
+            if (_jobs.ContainsKey(name))
+            {
+                return $"a job named '{name}' is already scheduled by this script";
+            }
+
+            if (_jobs.Count >= Host.Options.MaxSchedules)
+            {
+                return $"a script may schedule at most {Host.Options.MaxSchedules} jobs (AiWebEngine:Scripts:MaxSchedules)";
+            }
+
+            job = new Job(name, spec!, handlerRef, new ScheduleBoard.JobStatus(Uri, name, spec!.Text, Version));
+            job.Timer = _time.CreateTimer(static s => { var (instance, job) = ((ScriptInstance, Job))s!; _ = instance.FireJobAsync(job); }, (this, job), Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            _jobs[name] = job;
+            if (State == ScriptInstanceState.Active)
+            {
+                Host.Schedules.Add(job.Status);
+                ArmJob(job);
+            }
+        }
+
+        return null;
+    }
+
+    // Under _callLock. The next tick after now; a wait longer than a timer takes is made in steps.
+    private void ArmJob(Job job)
+    {
+        var now = _time.GetUtcNow();
+        job.NextAt = job.Spec.Next(now);
+        job.Status.Next(job.NextAt);
+        if (job.NextAt is { } next)
+        {
+            var due = next - now;
+            job.Timer!.Change(due < MaxTimerStep ? due : MaxTimerStep, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    private void StartJobs()
+    {
+        lock (_callLock)
+        {
+            Host.Schedules.Activate(Uri, Version, _jobs.Values.Select(j => j.Status));
+            foreach (var job in _jobs.Values)
+            {
+                ArmJob(job);
+            }
+        }
+    }
+
+    private async Task FireJobAsync(Job job)
+    {
+        DateTimeOffset tick;
+        lock (_callLock)
+        {
+            // Only the version that serves runs its jobs (a retired one, not even for calls it still has).
+            if (_disposed || State != ScriptInstanceState.Active || job.NextAt is not { } at)
+            {
+                return;
+            }
+
+            if (_time.GetUtcNow() < at)
+            {
+                // One step of a long wait.
+                var due = at - _time.GetUtcNow();
+                job.Timer!.Change(due < MaxTimerStep ? due : MaxTimerStep, Timeout.InfiniteTimeSpan);
+                return;
+            }
+
+            tick = at;
+            ArmJob(job);
+        }
+
+        if (!await Host.Lease.TryTakeAsync(Uri + ":" + job.Name, tick, CancellationToken.None))
+        {
+            job.Status.Elsewhere();
+            return;
+        }
+
+        if (Interlocked.Exchange(ref job.Running, 1) == 1)
+        {
+            Host.Logger.Write(Uri, LogLevel.Warning, $"job {job.Name}: the tick at {tick:o} was skipped, its previous run is still running");
+            return;
+        }
+
+        var started = _time.GetUtcNow();
+        var outcome = "ok";
+        string? error = null;
+        try
+        {
+            var context = System.Text.Json.JsonSerializer.Serialize(new { name = job.Name, script = Uri, scheduledAt = tick.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture) });
+            await RunAsync(() => _exports.InvokeMethod("runJob", job.HandlerRef, context), CancellationToken.None);
+        }
+        catch (ScriptFailedException e)
+        {
+            outcome = e is ScriptTimeoutException ? "timeout" : "error";
+            error = e.Describe();
+            Host.Logger.Write(Uri, LogLevel.Error, $"job {job.Name} failed: {error}");
+        }
+        catch (ObjectDisposedException)
+        {
+            outcome = "unloaded";
+        }
+        finally
+        {
+            var duration = _time.GetUtcNow() - started;
+            job.Status.Ran(started, duration, outcome, error);
+            Host.Metrics?.JobRan(Uri, job.Name, outcome, duration);
+            Volatile.Write(ref job.Running, 0);
         }
     }
 
@@ -619,6 +780,12 @@ internal sealed partial class ScriptInstance : IDisposable
             }
 
             _timers.Clear();
+            foreach (var job in _jobs.Values)
+            {
+                job.Timer?.Dispose();
+            }
+
+            _jobs.Clear();
         }
 
         // Dispose alone does not stop a script that is running on another thread.

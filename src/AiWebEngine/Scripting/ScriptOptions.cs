@@ -75,6 +75,10 @@ public sealed class ScriptOptions
     [Range(1, 100_000)]
     public int MaxTimers { get; set; } = 1000;
 
+    /// <summary>Named jobs (<c>schedule</c>) one version of a script may have. Default: 100.</summary>
+    [Range(1, 10_000)]
+    public int MaxSchedules { get; set; } = 100;
+
     /// <summary>The shortest <c>setInterval</c> period; a shorter one throws. Default: 10 ms.</summary>
     [Range(typeof(TimeSpan), "00:00:00.001", "00:01:00")]
     public TimeSpan MinTimerInterval { get; set; } = TimeSpan.FromMilliseconds(10);

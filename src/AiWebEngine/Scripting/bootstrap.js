@@ -629,6 +629,23 @@
     return isThenable(result) ? hostPromise(result, function () { return undefined; }) : undefined;
   }
 
+  // ---- named jobs ------------------------------------------------------------------------------
+
+  // schedule(name, spec, handler): handler(context) at every tick of spec (an interval such as "5s" or a
+  // cron expression), context = { name, script, scheduledAt }; once per tick across a cluster (the host's lease).
+  function schedule(name, spec, handler) {
+    const api = "schedule";
+    if (typeof name !== "string" || name.length === 0) fail(api, "name must be a non-empty string, got " + describe(name));
+    if (typeof spec !== "string") fail(api, "spec must be a string: an interval such as \"5s\" or a cron expression such as \"*/5 * * * * *\", got " + describe(spec));
+    const ref = handlerRef(api, "handler", handler);
+    check(api, host.Schedule(name, spec, ref));
+  }
+
+  function runJob(ref, contextJson) {
+    const result = resolve(ref)(parse(contextJson));
+    return isThenable(result) ? hostPromise(result, function () { return undefined; }) : undefined;
+  }
+
   // ---- secrets ---------------------------------------------------------------------------------
 
   const secrets = {
@@ -649,11 +666,11 @@
     register, writeLog, console, registerWebStream, sendStreamMessage, sendStreamMessageToPath, sendToUser,
     registerGraphQLQuery, registerGraphQLMutation, registerGraphQLSubscription, sendSubscriptionMessage, sendSubscriptionToUser,
     crypto, generateId, secrets,
-    setTimeout, setInterval, clearTimeout: clearTimer, clearInterval: clearTimer,
+    setTimeout, setInterval, clearTimeout: clearTimer, clearInterval: clearTimer, schedule,
   };
   for (const name of Object.keys(api)) {
     Object.defineProperty(globalThis, name, { value: api[name], writable: true, configurable: true, enumerable: false });
   }
 
-  return { dispatch, runInit, isFunction, resolveField, authorizeStream, filterEvent, fireTimer };
+  return { dispatch, runInit, isFunction, resolveField, authorizeStream, filterEvent, fireTimer, runJob };
 })

@@ -59,7 +59,7 @@ public sealed class ScriptSandboxTests
         "EngineInternal",
         "console", "register", "writeLog", "registerWebStream", "sendStreamMessage", "sendStreamMessageToPath", "sendToUser", "registerGraphQLQuery",
         "registerGraphQLMutation", "registerGraphQLSubscription", "sendSubscriptionMessage", "sendSubscriptionToUser",
-        "crypto", "generateId", "secrets", "setTimeout", "setInterval", "clearTimeout", "clearInterval",
+        "crypto", "generateId", "secrets", "setTimeout", "setInterval", "clearTimeout", "clearInterval", "schedule",
     ];
 
     private static readonly string[] EngineInternalMembers =

@@ -26,6 +26,8 @@ internal sealed class EngineMetrics
     private readonly Counter<long> _scriptCalls;
     private readonly Histogram<double> _scriptCallDuration;
     private readonly Counter<long> _graphQLOperations;
+    private readonly Counter<long> _jobRuns;
+    private readonly Histogram<double> _jobRunDuration;
 
     public EngineMetrics(IMeterFactory meterFactory)
     {
@@ -36,6 +38,10 @@ internal sealed class EngineMetrics
         _dropped = meter.CreateCounter<long>("aiwebengine.stream.frames.dropped", "{frame}", "Messages not queued because a subscriber's queue was full; that subscriber is disconnected.");
         _scriptCalls = meter.CreateCounter<long>("aiwebengine.script.calls", "{call}", "Calls into scripts: top level, init, handlers, resolvers.");
         _scriptCallDuration = meter.CreateHistogram<double>("aiwebengine.script.call.duration", "s", "Wall time of one call into a script, including its Promise.",
+            tags: null,
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = CallDurationBuckets });
+        _jobRuns = meter.CreateCounter<long>("aiwebengine.schedule.runs", "{run}", "Runs of scripts' named jobs on this instance, by script, job and outcome (ok, error, timeout).");
+        _jobRunDuration = meter.CreateHistogram<double>("aiwebengine.schedule.run.duration", "s", "Wall time of one run of a named job, including its Promise.",
             tags: null,
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = CallDurationBuckets });
         _graphQLOperations = meter.CreateCounter<long>("aiwebengine.graphql.operations", "{operation}", "GraphQL operations run, by type and whether they executed.");
@@ -73,6 +79,13 @@ internal sealed class EngineMetrics
         var tags = new TagList { { "aiwebengine.script.uri", uri }, { "aiwebengine.script.outcome", outcome } };
         _scriptCalls.Add(1, tags);
         _scriptCallDuration.Record(duration.TotalSeconds, tags);
+    }
+
+    public void JobRan(string uri, string name, string outcome, TimeSpan duration)
+    {
+        var tags = new TagList { { "aiwebengine.script.uri", uri }, { "aiwebengine.schedule.name", name }, { "aiwebengine.schedule.outcome", outcome } };
+        _jobRuns.Add(1, tags);
+        _jobRunDuration.Record(duration.TotalSeconds, tags);
     }
 
     /// <summary>Records one GraphQL operation; <paramref name="type"/> is <c>query</c>, <c>mutation</c>, <c>subscription</c> or <c>unknown</c> (a document that did not parse).</summary>
