@@ -58,6 +58,7 @@ public sealed class ManagementSecurityTests
     [InlineData("/engine/logs")]
     [InlineData("/engine/logs/stream")]
     [InlineData("/engine/streams")]
+    [InlineData("/engine/schedules")]
     [InlineData("/engine/script-updates")]
     public async Task WithoutToken_RemoteClient_Gets403Json(string path)
     {
@@ -152,6 +153,7 @@ public sealed class ManagementSecurityTests
     [InlineData("/engine/logs/stream")]
     [InlineData("/engine/script-updates")]
     [InlineData("/engine/streams")]
+    [InlineData("/engine/schedules")]
     [InlineData("/metrics")]
     public async Task WithoutToken_LoopbackClient_AddressedByAForeignName_Gets403(string path)
     {
