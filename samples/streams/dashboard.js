@@ -4,10 +4,13 @@
 //   route   POST /update-metrics         gathers (simulated) metrics and sends them to /dashboard
 //   page    GET  /examples/dashboard     gauges that move with every message; a button and an auto mode
 //                                        that POST /update-metrics
+//   stream  GET  /dashboard/live         every second, from a schedule, real measurements of this server:
+//                                        { type: "live", clients, updates, lagMs, uptimeSeconds, timestamp }
 //
 // Try it:
 //   curl -N http://localhost:3000/dashboard
 //   curl -X POST http://localhost:3000/update-metrics
+//   curl -N http://localhost:3000/dashboard/live
 
 // ---- Use Cases, 2. Real-Time Dashboard, exactly as in the guide --------------------------------
 
@@ -28,6 +31,30 @@ function updateMetrics(req) {
 }
 
 register("/update-metrics", "updateMetrics", "POST");
+
+// ---- live measurements, pushed every second by a named job ---------------------------------------
+//
+// Not simulated: clients is how many /dashboard/live connections the previous push reached (what
+// sendStreamMessageToPath returns), updates how many pushes this version has made, lagMs how late the
+// job ran after its tick, uptimeSeconds how long this version of the script has been loaded.
+
+registerWebStream("/dashboard/live");
+
+const loadedAt = Date.now();
+let livePushes = 0;
+let liveClients = 0;
+
+schedule("dashboard-live", "1s", (context) => {
+  livePushes++;
+  liveClients = sendStreamMessageToPath("/dashboard/live", {
+    type: "live",
+    clients: liveClients,
+    updates: livePushes,
+    lagMs: Date.now() - Date.parse(context.scheduledAt),
+    uptimeSeconds: Math.round((Date.now() - loadedAt) / 1000),
+    timestamp: new Date().toISOString(),
+  });
+});
 
 // ---- the page ----------------------------------------------------------------------------------
 
