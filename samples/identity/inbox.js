@@ -130,11 +130,11 @@ function identityPage() {
   }
 
   async function post(path, form) {
-    const answer = await fetch(path, { method: "POST", headers: headers(), body: new URLSearchParams(new FormData(form)) });
+    const answer = await fetch(path, { method: "POST", headers: headers(), body: new URLSearchParams(/** @type {any} */ (new FormData(form))) });
     $("response").textContent = "POST " + path + " → " + answer.status + " " + (await answer.text());
   }
 
-  $("token-form").onsubmit = (e) => { e.preventDefault(); token = $("token").value.trim(); sessionStorage.setItem("aiwebengine-token", token); start(); };
+  $("token-form").onsubmit = (e) => { e.preventDefault(); token = /** @type {HTMLInputElement} */ ($("token")).value.trim(); sessionStorage.setItem("aiwebengine-token", token); start(); };
   $("notify-form").onsubmit = (e) => { e.preventDefault(); post("/me/notify", e.target); };
   $("chat-form").onsubmit = (e) => { e.preventDefault(); post("/team/chat/send", e.target); };
   start();

@@ -86,6 +86,7 @@ function dataFeedPage(kit) {
     kit.$("count").textContent = String(messageCount);
     const sensor = data.sensor_id || "(no sensor)";
     const value = data.value.toFixed(2) + (data.unit === "celsius" ? " °C" : " " + data.unit);
+    /** @type {HTMLElement | null} */
     let card = document.querySelector('.card[data-sensor="' + CSS.escape(sensor) + '"]');
     if (!card) {
       const empty = kit.$("cards").querySelector(".empty");
@@ -198,7 +199,7 @@ function pageKit() {
     },
     // A form's fields as application/x-www-form-urlencoded, which the engine parses into req.form.
     formBody(form) {
-      return new URLSearchParams(new FormData(form));
+      return new URLSearchParams(/** @type {any} */ (new FormData(form)));
     },
   };
 }

@@ -221,7 +221,7 @@ function pageKit() {
     },
     // A form's fields as application/x-www-form-urlencoded, which the engine parses into req.form.
     formBody(form) {
-      return new URLSearchParams(new FormData(form));
+      return new URLSearchParams(/** @type {any} */ (new FormData(form)));
     },
   };
 }

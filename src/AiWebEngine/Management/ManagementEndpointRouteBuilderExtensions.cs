@@ -26,6 +26,7 @@ internal static class ManagementEndpointRouteBuilderExtensions
         group.MapDelete(uri, scripts.DeleteAsync).WithDisplayName("Management: delete script");
         group.MapGet("/logs", feeds.LogsAsync).WithDisplayName("Management: recent logs");
         group.MapGet("/schedules", feeds.SchedulesAsync).WithDisplayName("Management: scheduled jobs");
+        group.MapGet("/types/aiwebengine.d.ts", ScriptTypings.WriteAsync).WithDisplayName("Management: script API typings");
         group.MapGet("/logs/stream", feeds.LogStreamAsync).WithDisplayName("Management: live logs");
         group.MapGet("/script-updates", feeds.ScriptUpdatesAsync).WithDisplayName("Management: script updates");
         group.MapGet("/streams", feeds.StreamsAsync).WithDisplayName("Management: streams");

@@ -44,6 +44,14 @@ public sealed class ScriptSandboxTests
         Assert.DoesNotContain(globals, g => g.Contains("host", StringComparison.OrdinalIgnoreCase));
     }
 
+    /// <summary>The script API's globals (also what types/aiwebengine.d.ts must declare: TypingsTests).</summary>
+    internal static readonly string[] ApiGlobals =
+    [
+        "console", "register", "writeLog", "registerWebStream", "sendStreamMessage", "sendStreamMessageToPath", "sendToUser", "registerGraphQLQuery",
+        "registerGraphQLMutation", "registerGraphQLSubscription", "sendSubscriptionMessage", "sendSubscriptionToUser",
+        "crypto", "generateId", "secrets", "setTimeout", "setInterval", "clearTimeout", "clearInterval", "schedule",
+    ];
+
     // ECMAScript's globals as V8 ships them, ClearScript's EngineInternal (its promise and iterator
     // plumbing, frozen) and the script API. Anything else (a timer, a host object, a V8 extra such
     // as WebAssembly or gc) fails the probe: add it here only after deciding it is safe.
@@ -57,10 +65,9 @@ public sealed class ScriptSandboxTests
         "WeakRef", "WeakSet", "decodeURI", "decodeURIComponent", "encodeURI", "encodeURIComponent", "escape", "eval", "globalThis",
         "isFinite", "isNaN", "parseFloat", "parseInt", "undefined", "unescape",
         "EngineInternal",
-        "console", "register", "writeLog", "registerWebStream", "sendStreamMessage", "sendStreamMessageToPath", "sendToUser", "registerGraphQLQuery",
-        "registerGraphQLMutation", "registerGraphQLSubscription", "sendSubscriptionMessage", "sendSubscriptionToUser",
-        "crypto", "generateId", "secrets", "setTimeout", "setInterval", "clearTimeout", "clearInterval", "schedule",
+        .. ApiGlobals,
     ];
+
 
     private static readonly string[] EngineInternalMembers =
     [
