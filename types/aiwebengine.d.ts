@@ -122,6 +122,39 @@ declare function setInterval(callback: (...args: any[]) => unknown, ms?: number,
 declare function clearTimeout(id: number | undefined): void;
 declare function clearInterval(id: number | undefined): void;
 
+interface AiWebEngineFetchInit {
+  method?: string;
+  headers?: Record<string, string | number | boolean>;
+  /** A string (sent as UTF-8) or bytes; JSON.stringify an object. */
+  body?: string | ArrayBufferView | ArrayBuffer | null;
+}
+
+interface AiWebEngineFetchResponse {
+  readonly status: number;
+  readonly ok: boolean;
+  /** The URL answered, after redirects. */
+  readonly url: string;
+  readonly redirected: boolean;
+  readonly bodyUsed: boolean;
+  readonly headers: {
+    get(name: string): string | null;
+    has(name: string): boolean;
+    forEach(callback: (value: string, name: string) => void): void;
+    entries(): IterableIterator<[string, string]>;
+  };
+  text(): Promise<string>;
+  json(): Promise<any>;
+  arrayBuffer(): Promise<ArrayBuffer>;
+  bytes(): Promise<Uint8Array>;
+}
+
+/**
+ * Outbound HTTP to the hosts of AiWebEngine:Fetch:AllowedHosts (off until the operator lists some). Rejects
+ * with an Error saying why for a host not listed, a private address, a redirect elsewhere, a timeout, a body
+ * over the size limit or too many fetches at once.
+ */
+declare function fetch(url: string, init?: AiWebEngineFetchInit): Promise<AiWebEngineFetchResponse>;
+
 /** A random (version 4) UUID: the guide's message id. */
 declare function generateId(): string;
 

@@ -105,6 +105,58 @@ public sealed class ScriptHostApi
     [ScriptMember("Schedule", ScriptAccess.Full)]
     public string? Schedule(string name, string spec, string handlerRef) => _instance.Schedule(name, spec, handlerRef);
 
+    /// <summary>fetch: <paramref name="body"/> tagged as for crypto ("t" text, "b" bytes) or null.</summary>
+    [ScriptMember("Fetch", ScriptAccess.Full)]
+    public string? Fetch(double id, string url, string method, string? headersJson, string? body)
+    {
+        if (id is < 1 or > int.MaxValue || id != Math.Floor(id))
+        {
+            return "the fetch id is not valid";
+        }
+
+        byte[]? bytes = null;
+        if (body is not null)
+        {
+            if (body.Length == 0 || (body[0] != 't' && body[0] != 'b'))
+            {
+                return "body must be a string or bytes";
+            }
+
+            if (body[0] == 't')
+            {
+                bytes = System.Text.Encoding.UTF8.GetBytes(body, 1, body.Length - 1);
+            }
+            else
+            {
+                bytes = new byte[body.Length - 1];
+                for (var i = 1; i < body.Length; i++)
+                {
+                    if (body[i] > 0xFF)
+                    {
+                        return "body must be a string or bytes";
+                    }
+
+                    bytes[i - 1] = (byte)body[i];
+                }
+            }
+        }
+
+        return _instance.Fetch((int)id, url, method, headersJson, bytes);
+    }
+
+    /// <summary>A binary string (one char per byte) decoded as UTF-8, for a fetch Response's text() and json().</summary>
+    [ScriptMember("DecodeUtf8", ScriptAccess.Full)]
+    public string DecodeUtf8(string binary)
+    {
+        var bytes = new byte[binary.Length];
+        for (var i = 0; i < binary.Length; i++)
+        {
+            bytes[i] = (byte)binary[i];
+        }
+
+        return System.Text.Encoding.UTF8.GetString(bytes);
+    }
+
     [ScriptMember("Log", ScriptAccess.Full)]
     public void Log(int level, string message) => _instance.Host.Logger.Write(_instance.Uri, (LogLevel)level, message);
 

@@ -13,4 +13,5 @@ internal sealed record ScriptHostServices(
     TimeProvider Time,
     ScheduleBoard Schedules,
     ITickLease Lease,
+    Fetch.ScriptFetcher Fetcher,
     AiWebEngine.Diagnostics.Metrics.EngineMetrics? Metrics = null);

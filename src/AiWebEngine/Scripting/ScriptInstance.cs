@@ -284,6 +284,42 @@ internal sealed partial class ScriptInstance : IDisposable
         }
     }
 
+    // ---- fetch ------------------------------------------------------------------------------------
+
+    /// <summary>
+    /// Starts fetch <paramref name="id"/> (the bootstrap's) and returns at once; an error message when the
+    /// request is refused before it is sent. The outcome settles the script's Promise in a run of its own.
+    /// </summary>
+    public string? Fetch(int id, string url, string method, string? headersJson, byte[]? body)
+    {
+        var (request, error) = Host.Fetcher.Prepare(url, method, headersJson, body);
+        if (request is null)
+        {
+            return error;
+        }
+
+        _ = CompleteFetchAsync(id, request);
+        return null;
+    }
+
+    private async Task CompleteFetchAsync(int id, Fetch.FetchRequest request)
+    {
+        var outcome = await Host.Fetcher.SendAsync(Uri, request);
+        var body = outcome.Body is { } bytes ? string.Create(bytes.Length, bytes, static (chars, b) => { for (var i = 0; i < b.Length; i++) { chars[i] = (char)b[i]; } }) : null;
+        try
+        {
+            await RunAsync(() => _exports.InvokeMethod("settleFetch", id, outcome.Error, outcome.Status, outcome.Url, outcome.HeadersJson, body, outcome.Redirected), CancellationToken.None);
+        }
+        catch (ScriptFailedException e)
+        {
+            Host.Logger.Write(Uri, LogLevel.Error, "fetch " + id.ToString(System.Globalization.CultureInfo.InvariantCulture) + ": settling its Promise failed: " + e.Describe());
+        }
+        catch (ObjectDisposedException)
+        {
+            // Unloaded meanwhile: nobody waits for it.
+        }
+    }
+
     // ---- named jobs: schedule(name, spec, handler) ------------------------------------------------
 
     private sealed class Job(string name, ScheduleSpec spec, string handlerRef, ScheduleBoard.JobStatus status)

@@ -629,6 +629,83 @@
     return isThenable(result) ? hostPromise(result, function () { return undefined; }) : undefined;
   }
 
+  // ---- fetch -----------------------------------------------------------------------------------
+
+  // fetch(url, { method, headers, body }) as in Node.js and Deno, for what a script needs: a Promise of a
+  // Response with status, ok, url, redirected, headers.get/has/forEach and text(), json(), arrayBuffer(),
+  // bytes() (the body is read whole by the host, within its limits). A refused or failed fetch rejects
+  // with an Error saying why. The host checks the request again (ScriptFetcher), whatever the script did.
+  const fetches = new Map();
+  let nextFetchId = 1;
+
+  function fetch(url, init) {
+    const api = "fetch";
+    try {
+      if (typeof url !== "string") fail(api, "url must be a string, got " + describe(url));
+      if (init === undefined || init === null) init = {};
+      if (typeof init !== "object" || isArray(init)) fail(api, "init must be an object such as { method: \"POST\", body }, got " + describe(init));
+      const method = init.method === undefined || init.method === null ? "GET" : init.method;
+      if (typeof method !== "string") fail(api, "method must be a string, got " + describe(method));
+      let headers = null;
+      if (init.headers !== undefined && init.headers !== null) {
+        if (typeof init.headers !== "object" || isArray(init.headers)) fail(api, "headers must be an object of strings, got " + describe(init.headers));
+        const copy = {};
+        for (const name of Object.keys(init.headers)) copy[name] = String(init.headers[name]);
+        headers = stringify(copy);
+      }
+      let body = null;
+      if (init.body !== undefined && init.body !== null) {
+        if (typeof init.body === "string") body = "t" + init.body;
+        else if (bytesOf(init.body) !== undefined) body = "b" + toBinary(bytesOf(init.body));
+        else fail(api, "body must be a string or bytes (a Uint8Array or ArrayBuffer); JSON.stringify an object, got " + describe(init.body));
+      }
+      const id = nextFetchId++;
+      let resolveFetch, rejectFetch;
+      const promise = new OwnPromise(function (resolve, reject) { resolveFetch = resolve; rejectFetch = reject; });
+      fetches.set(id, { resolve: resolveFetch, reject: rejectFetch });
+      const error = host.Fetch(id, url, method, headers, body);
+      if (error !== null && error !== undefined) {
+        fetches.delete(id);
+        fail(api, error);
+      }
+      return promise;
+    } catch (e) {
+      return OwnPromise.reject(e);
+    }
+  }
+
+  function makeResponse(status, url, headers, binary, redirected) {
+    let used = false;
+    function take(what) {
+      if (used) throw new TypeError("fetch: the response body was already read (" + what + ")");
+      used = true;
+    }
+    const names = Object.keys(headers);
+    return {
+      status, ok: status >= 200 && status < 300, url, redirected,
+      headers: {
+        get(name) { const value = headers[String(name).toLowerCase()]; return value === undefined ? null : value; },
+        has(name) { return headers[String(name).toLowerCase()] !== undefined; },
+        forEach(callback) { for (const name of names) callback(headers[name], name); },
+        entries() { return names.map(function (name) { return [name, headers[name]]; })[Symbol.iterator](); },
+      },
+      get bodyUsed() { return used; },
+      text() { return new OwnPromise(function (resolve) { take("text"); resolve(host.DecodeUtf8(binary)); }); },
+      json() { return new OwnPromise(function (resolve) { take("json"); resolve(parse(host.DecodeUtf8(binary))); }); },
+      arrayBuffer() { return new OwnPromise(function (resolve) { take("arrayBuffer"); resolve(fromBinary(binary).buffer); }); },
+      bytes() { return new OwnPromise(function (resolve) { take("bytes"); resolve(fromBinary(binary)); }); },
+    };
+  }
+
+  function settleFetch(id, error, status, url, headersJson, binary, redirected) {
+    const pending = fetches.get(id);
+    if (pending === undefined) return undefined;
+    fetches.delete(id);
+    if (error !== null && error !== undefined) pending.reject(new Error("fetch: " + error));
+    else pending.resolve(makeResponse(status, url, parse(headersJson), binary || "", redirected === true));
+    return undefined;
+  }
+
   // ---- named jobs ------------------------------------------------------------------------------
 
   // schedule(name, spec, handler): handler(context) at every tick of spec (an interval such as "5s" or a
@@ -666,11 +743,11 @@
     register, writeLog, console, registerWebStream, sendStreamMessage, sendStreamMessageToPath, sendToUser,
     registerGraphQLQuery, registerGraphQLMutation, registerGraphQLSubscription, sendSubscriptionMessage, sendSubscriptionToUser,
     crypto, generateId, secrets,
-    setTimeout, setInterval, clearTimeout: clearTimer, clearInterval: clearTimer, schedule,
+    setTimeout, setInterval, clearTimeout: clearTimer, clearInterval: clearTimer, schedule, fetch,
   };
   for (const name of Object.keys(api)) {
     Object.defineProperty(globalThis, name, { value: api[name], writable: true, configurable: true, enumerable: false });
   }
 
-  return { dispatch, runInit, isFunction, resolveField, authorizeStream, filterEvent, fireTimer, runJob };
+  return { dispatch, runInit, isFunction, resolveField, authorizeStream, filterEvent, fireTimer, runJob, settleFetch };
 })
