@@ -4,6 +4,8 @@
 //   route   GET  /broadcast-data?sensor=ID    simulates one reading of sensor ID and sends it to /data-feed
 //   page    GET  /examples/data-feed          one live card per sensor; buttons and an auto mode that call
 //                                             /broadcast-data
+//   job     data-feed-poll (every 2 s)        fetches real readings from an upstream, when one is configured,
+//                                             and sends them to /data-feed with source: "upstream"
 //
 // Try it:
 //   curl -N http://localhost:3000/data-feed
@@ -29,6 +31,33 @@ function broadcastData(req) {
 }
 
 register("/broadcast-data", "broadcastData", "GET");
+
+// ---- polling an upstream with fetch ---------------------------------------------------------------
+//
+// The operator names the upstream: AiWebEngine:Secrets:DATA_FEED_URL (configuration reaches scripts
+// through secrets.get) and lets scripts reach its host: AiWebEngine:Fetch:AllowedHosts. It answers JSON,
+// one reading { sensor_id, value, unit?, location? } or an array of them. Without a URL the job does
+// nothing; an upstream that fails makes the run fail (logged, counted in /engine/schedules) and the
+// next tick tries again.
+
+schedule("data-feed-poll", "2s", async () => {
+  const url = secrets.get("DATA_FEED_URL");
+  if (!url) return;
+  const response = await fetch(url, { headers: { Accept: "application/json" } });
+  if (!response.ok) throw new Error("the upstream answered " + response.status);
+  const body = await response.json();
+  for (const reading of Array.isArray(body) ? body : [body]) {
+    sendStreamMessage({
+      type: "data_update",
+      source: "upstream",
+      sensor_id: String(reading.sensor_id),
+      value: Number(reading.value),
+      unit: reading.unit || "celsius",
+      location: reading.location || "upstream",
+      timestamp: new Date().toISOString(),
+    });
+  }
+});
 
 // ---- the page ----------------------------------------------------------------------------------
 

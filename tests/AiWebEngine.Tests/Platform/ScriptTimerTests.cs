@@ -193,6 +193,31 @@ public sealed class ScriptTimerTests
         Assert.Contains(host.Logs.Lines, l => l.Message.Contains("[flood.js] refused: setInterval: a script may hold at most 200 timers at once", StringComparison.Ordinal));
     }
 
+    /// <summary>Promises that never settle: each call ends at its deadline (504), holds nothing meanwhile, and a reload is not kept waiting by them.</summary>
+    [Fact]
+    public async Task PromisesThatNeverSettle_EndAtTheirDeadline_AndHoldNothing()
+    {
+        await using var host = await EngineHost.StartAsync(new Dictionary<string, string>
+        {
+            ["never.js"] = """
+                register("/never", () => new Promise(() => {}));
+                register("/chain", async () => { await new Promise(() => {}); return { body: "unreachable" }; });
+                register("/other", () => ({ body: "served" }));
+                """,
+        }, new Dictionary<string, string?> { ["AiWebEngine:Scripts:CallTimeout"] = "00:00:00.400" });
+
+        var pending = Enumerable.Range(0, 20).Select(i => host.Client.GetAsync(i % 2 == 0 ? "/never" : "/chain")).ToList();
+        Assert.Equal("served", await HttpAssert.TextAsync(await host.Client.GetAsync("/other")));
+        foreach (var response in await Task.WhenAll(pending))
+        {
+            await HttpAssert.ErrorAsync(response, HttpStatusCode.GatewayTimeout, "SCRIPT_TIMEOUT");
+        }
+
+        var reloaded = await host.WriteScriptAsync("never.js", """register("/other", () => ({ body: "v2" }));""");
+        Assert.Equal("v2", await HttpAssert.TextAsync(await host.Client.GetAsync("/other")));
+        Assert.Equal("ok", (await HttpAssert.JsonAsync(await host.Client.GetAsync("/health"))).GetProperty("status").GetString());
+    }
+
     private static Task ClusterWaitsUntilAsync(Func<Task<bool>> condition) =>
         Cluster.ClusterWaits.WaitUntilAsync(condition, "the timers ran", Patience);
 }
