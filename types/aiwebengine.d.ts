@@ -155,6 +155,21 @@ interface AiWebEngineFetchResponse {
  */
 declare function fetch(url: string, init?: AiWebEngineFetchInit): Promise<AiWebEngineFetchResponse>;
 
+/** Storage that survives restarts, in this script's own namespace; values are JSON. Every call returns a Promise. */
+declare var storage: {
+  /** The value, or undefined when the key is not set (or expired). */
+  get(key: string): Promise<any>;
+  set(key: string, value: unknown, options?: { ttl?: number }): Promise<void>;
+  /** Whether the key was set. */
+  delete(key: string): Promise<boolean>;
+  /** Entries whose key starts with prefix, by key. */
+  list(prefix?: string, options?: { limit?: number }): Promise<Array<{ key: string; value: any }>>;
+  /** Adds by (default 1) to a number (a missing key counts as 0), atomically; the new value. */
+  increment(key: string, by?: number): Promise<number>;
+  /** Sets value only if the current value equals expected (undefined or null: the key is not set), atomically. */
+  compareAndSet(key: string, expected: unknown, value: unknown, options?: { ttl?: number }): Promise<boolean>;
+};
+
 /** A random (version 4) UUID: the guide's message id. */
 declare function generateId(): string;
 

@@ -96,6 +96,8 @@ public static class AiWebEngineServiceCollectionExtensions
         services.AddOptions<AiWebEngine.Scripting.Fetch.FetchOptions>().BindConfiguration(AiWebEngine.Scripting.Fetch.FetchOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<AiWebEngine.Scripting.Fetch.ScriptFetcher>();
         AiWebEngine.Scripting.Fetch.ScriptFetcher.Configure(services);
+        services.AddOptions<AiWebEngine.Scripting.Storage.StorageOptions>().BindConfiguration(AiWebEngine.Scripting.Storage.StorageOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<AiWebEngine.Scripting.Storage.ScriptStorage>();
         services.AddSingleton<RedisTickLease>();
         // Once per tick: on its own an instance runs every tick of its jobs; in a cluster, the one that takes the tick in Redis.
         services.TryAddSingleton<ITickLease>(sp => sp.GetRequiredService<IOptions<BusOptions>>().Value.UsesRedis

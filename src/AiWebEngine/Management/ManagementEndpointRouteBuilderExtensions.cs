@@ -13,6 +13,7 @@ internal static class ManagementEndpointRouteBuilderExtensions
         var access = services.GetRequiredService<AdminAccess>();
         var scripts = services.GetRequiredService<ScriptEndpoints>();
         var feeds = services.GetRequiredService<FeedEndpoints>();
+        var storage = services.GetRequiredService<StorageEndpoints>();
 
         var group = endpoints.MapGroup(Prefix);
         // Wrapping the request delegate (rather than a middleware) guards exactly these endpoints,
@@ -27,6 +28,8 @@ internal static class ManagementEndpointRouteBuilderExtensions
         group.MapGet("/logs", feeds.LogsAsync).WithDisplayName("Management: recent logs");
         group.MapGet("/schedules", feeds.SchedulesAsync).WithDisplayName("Management: scheduled jobs");
         group.MapGet("/types/aiwebengine.d.ts", ScriptTypings.WriteAsync).WithDisplayName("Management: script API typings");
+        group.MapGet("/storage", storage.ExportAsync).WithDisplayName("Management: export a script's storage");
+        group.MapDelete("/storage", storage.DeleteAsync).WithDisplayName("Management: delete a script's storage");
         group.MapGet("/logs/stream", feeds.LogStreamAsync).WithDisplayName("Management: live logs");
         group.MapGet("/script-updates", feeds.ScriptUpdatesAsync).WithDisplayName("Management: script updates");
         group.MapGet("/streams", feeds.StreamsAsync).WithDisplayName("Management: streams");

@@ -21,6 +21,7 @@ internal static class ManagementServiceCollectionExtensions
         services.AddSingleton<FeedStream>();
         services.AddSingleton<ScriptEndpoints>();
         services.AddSingleton<FeedEndpoints>();
+        services.AddSingleton<StorageEndpoints>();
         return services;
     }
 }

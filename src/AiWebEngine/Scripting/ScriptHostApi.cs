@@ -157,6 +157,14 @@ public sealed class ScriptHostApi
         return System.Text.Encoding.UTF8.GetString(bytes);
     }
 
+    private static readonly string[] StorageOperations = ["get", "set", "delete", "list", "increment", "compareAndSet"];
+
+    [ScriptMember("Storage", ScriptAccess.Full)]
+    public string? Storage(double id, string operation, string key, string? argument) =>
+        id is < 1 or > int.MaxValue || id != Math.Floor(id) ? "the storage call id is not valid"
+        : !StorageOperations.Contains(operation) ? "unknown storage operation"
+        : _instance.Storage((int)id, operation, key, argument);
+
     [ScriptMember("Log", ScriptAccess.Full)]
     public void Log(int level, string message) => _instance.Host.Logger.Write(_instance.Uri, (LogLevel)level, message);
 

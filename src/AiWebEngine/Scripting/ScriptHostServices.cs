@@ -14,4 +14,5 @@ internal sealed record ScriptHostServices(
     ScheduleBoard Schedules,
     ITickLease Lease,
     Fetch.ScriptFetcher Fetcher,
+    Storage.ScriptStorage Storage,
     AiWebEngine.Diagnostics.Metrics.EngineMetrics? Metrics = null);

@@ -320,6 +320,37 @@ internal sealed partial class ScriptInstance : IDisposable
         }
     }
 
+    // ---- storage ----------------------------------------------------------------------------------
+
+    /// <summary>Starts storage operation <paramref name="id"/> in this script's namespace; an error message when the key is refused at once.</summary>
+    public string? Storage(int id, string operation, string key, string? argument)
+    {
+        if (Host.Storage.CheckKey(key, prefix: operation == "list") is { } refused)
+        {
+            return refused;
+        }
+
+        _ = CompleteStorageAsync(id, operation, key, argument);
+        return null;
+    }
+
+    private async Task CompleteStorageAsync(int id, string operation, string key, string? argument)
+    {
+        var (json, error) = await Task.Run(() => Host.Storage.RunAsync(Uri, operation, key, argument));
+        try
+        {
+            await RunAsync(() => _exports.InvokeMethod("settleStorage", id, error, json), CancellationToken.None);
+        }
+        catch (ScriptFailedException e)
+        {
+            Host.Logger.Write(Uri, LogLevel.Error, "storage." + operation + ": settling its Promise failed: " + e.Describe());
+        }
+        catch (ObjectDisposedException)
+        {
+            // Unloaded meanwhile: the operation is done, nobody waits for its result.
+        }
+    }
+
     // ---- named jobs: schedule(name, spec, handler) ------------------------------------------------
 
     private sealed class Job(string name, ScheduleSpec spec, string handlerRef, ScheduleBoard.JobStatus status)

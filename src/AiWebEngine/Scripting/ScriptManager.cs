@@ -37,11 +37,11 @@ internal sealed partial class ScriptManager : IDisposable
     private readonly ILogger<ScriptManager> _logger;
     private long _versions;
 
-    public ScriptManager(IOptions<ScriptOptions> options, RegistrationCoordinator coordinator, ScriptLogger scriptLogger, ScriptWatchdog watchdog, StreamPublisher streams, GraphQL.SubscriptionPublisher subscriptions, TimeProvider time, ILogger<ScriptManager> logger, ScheduleBoard schedules, ITickLease lease, Fetch.ScriptFetcher fetcher, Diagnostics.Metrics.EngineMetrics? metrics = null)
+    public ScriptManager(IOptions<ScriptOptions> options, RegistrationCoordinator coordinator, ScriptLogger scriptLogger, ScriptWatchdog watchdog, StreamPublisher streams, GraphQL.SubscriptionPublisher subscriptions, TimeProvider time, ILogger<ScriptManager> logger, ScheduleBoard schedules, ITickLease lease, Fetch.ScriptFetcher fetcher, Storage.ScriptStorage storage, Diagnostics.Metrics.EngineMetrics? metrics = null)
     {
         _options = options.Value;
         _coordinator = coordinator;
-        _host = new ScriptHostServices(_options, coordinator, scriptLogger, watchdog, streams, subscriptions, time, schedules, lease, fetcher, metrics);
+        _host = new ScriptHostServices(_options, coordinator, scriptLogger, watchdog, streams, subscriptions, time, schedules, lease, fetcher, storage, metrics);
         _time = time;
         _logger = logger;
     }

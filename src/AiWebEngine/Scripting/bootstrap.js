@@ -706,6 +706,102 @@
     return undefined;
   }
 
+  // ---- storage ---------------------------------------------------------------------------------
+
+  // storage.get/set/delete/list/increment/compareAndSet: Promises, settled by the host (ScriptStorage) in a
+  // run of their own. Values are JSON: what JSON.stringify makes of them is what is stored and read back.
+  const storageCalls = new Map();
+  let nextStorageId = 1;
+
+  function storageCall(api, operation, key, argument) {
+    try {
+      if (typeof key !== "string") fail(api, (operation === "list" ? "prefix" : "key") + " must be a string, got " + describe(key));
+      const id = nextStorageId++;
+      let resolveCall, rejectCall;
+      const promise = new OwnPromise(function (resolve, reject) { resolveCall = resolve; rejectCall = reject; });
+      storageCalls.set(id, { api, resolve: resolveCall, reject: rejectCall });
+      const error = host.Storage(id, operation, key, argument === undefined ? null : argument);
+      if (error !== null && error !== undefined) {
+        storageCalls.delete(id);
+        fail(api, error);
+      }
+      return promise;
+    } catch (e) {
+      return OwnPromise.reject(e);
+    }
+  }
+
+  function jsonOf(api, value) {
+    let json;
+    try {
+      json = stringify(value);
+    } catch (e) {
+      fail(api, "the value cannot be stored as JSON: " + e.message);
+    }
+    if (json === undefined) fail(api, "the value cannot be stored as JSON, got " + describe(value));
+    return json;
+  }
+
+  function ttlOf(api, options) {
+    if (options === undefined || options === null) return null;
+    if (typeof options !== "object" || isArray(options)) fail(api, "options must be an object such as { ttl: 60 }, got " + describe(options));
+    if (options.ttl === undefined || options.ttl === null) return null;
+    if (typeof options.ttl !== "number") fail(api, "ttl must be a number of seconds, got " + describe(options.ttl));
+    return options.ttl;
+  }
+
+  const storage = {
+    get(key) { return storageCall("storage.get", "get", key); },
+    set(key, value, options) {
+      try {
+        return storageCall("storage.set", "set", key, stringify({ value: jsonOf("storage.set", value), ttl: ttlOf("storage.set", options) }));
+      } catch (e) {
+        return OwnPromise.reject(e);
+      }
+    },
+    delete(key) { return storageCall("storage.delete", "delete", key); },
+    list(prefix, options) {
+      try {
+        if (options !== undefined && options !== null && (typeof options !== "object" || isArray(options))) fail("storage.list", "options must be an object such as { limit: 100 }, got " + describe(options));
+        return storageCall("storage.list", "list", prefix === undefined ? "" : prefix, options ? stringify({ limit: options.limit }) : null);
+      } catch (e) {
+        return OwnPromise.reject(e);
+      }
+    },
+    increment(key, by) {
+      try {
+        const amount = by === undefined ? 1 : by;
+        if (typeof amount !== "number" || amount !== amount || amount === Infinity || amount === -Infinity) fail("storage.increment", "by must be a finite number, got " + describe(by));
+        return storageCall("storage.increment", "increment", key, String(amount));
+      } catch (e) {
+        return OwnPromise.reject(e);
+      }
+    },
+    compareAndSet(key, expected, value, options) {
+      try {
+        const api = "storage.compareAndSet";
+        return storageCall(api, "compareAndSet", key, stringify({
+          expected: expected === undefined || expected === null ? null : jsonOf(api, expected),
+          value: jsonOf(api, value),
+          ttl: ttlOf(api, options),
+        }));
+      } catch (e) {
+        return OwnPromise.reject(e);
+      }
+    },
+  };
+  Object.freeze(storage);
+
+  // The host's answer: an error message, or the result as JSON (null: undefined, as for a missing key).
+  function settleStorage(id, error, json) {
+    const pending = storageCalls.get(id);
+    if (pending === undefined) return undefined;
+    storageCalls.delete(id);
+    if (error !== null && error !== undefined) pending.reject(new Error(pending.api + ": " + error));
+    else pending.resolve(json === null || json === undefined ? undefined : parse(json));
+    return undefined;
+  }
+
   // ---- named jobs ------------------------------------------------------------------------------
 
   // schedule(name, spec, handler): handler(context) at every tick of spec (an interval such as "5s" or a
@@ -743,11 +839,11 @@
     register, writeLog, console, registerWebStream, sendStreamMessage, sendStreamMessageToPath, sendToUser,
     registerGraphQLQuery, registerGraphQLMutation, registerGraphQLSubscription, sendSubscriptionMessage, sendSubscriptionToUser,
     crypto, generateId, secrets,
-    setTimeout, setInterval, clearTimeout: clearTimer, clearInterval: clearTimer, schedule, fetch,
+    setTimeout, setInterval, clearTimeout: clearTimer, clearInterval: clearTimer, schedule, fetch, storage,
   };
   for (const name of Object.keys(api)) {
     Object.defineProperty(globalThis, name, { value: api[name], writable: true, configurable: true, enumerable: false });
   }
 
-  return { dispatch, runInit, isFunction, resolveField, authorizeStream, filterEvent, fireTimer, runJob, settleFetch };
+  return { dispatch, runInit, isFunction, resolveField, authorizeStream, filterEvent, fireTimer, runJob, settleFetch, settleStorage };
 })

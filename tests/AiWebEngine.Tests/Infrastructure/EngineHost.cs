@@ -86,6 +86,8 @@ public sealed class EngineHost : IAsyncDisposable
             ["AiWebEngine:Scripts:Path"] = directory,
             ["AiWebEngine:Scripts:ReloadDebounce"] = "00:00:00.050",
             ["Logging:LogLevel:AiWebEngine"] = "Debug",
+            // Script storage of this host's own (a test that restarts a server passes the same directory).
+            ["AiWebEngine:Storage:Directory"] = directory + "-data",
         };
         // Tests open hundreds of connections from one loopback address, far past the per-client
         // defaults: limits are off unless a test configures them (the rate-limit tests do).

@@ -59,6 +59,8 @@ public sealed class ManagementSecurityTests
     [InlineData("/engine/logs/stream")]
     [InlineData("/engine/streams")]
     [InlineData("/engine/schedules")]
+    [InlineData("/engine/storage?script=a.js")]
+    [InlineData("/engine/types/aiwebengine.d.ts")]
     [InlineData("/engine/script-updates")]
     public async Task WithoutToken_RemoteClient_Gets403Json(string path)
     {

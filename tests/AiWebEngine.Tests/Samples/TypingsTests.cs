@@ -72,7 +72,7 @@ public sealed partial class TypingsTests
         [
             "console", "register", "writeLog", "registerWebStream", "sendStreamMessage", "sendStreamMessageToPath", "sendToUser", "registerGraphQLQuery",
             "registerGraphQLMutation", "registerGraphQLSubscription", "sendSubscriptionMessage", "sendSubscriptionToUser",
-            "crypto", "generateId", "secrets", "setTimeout", "setInterval", "clearTimeout", "clearInterval", "schedule", "fetch",
+            "crypto", "generateId", "secrets", "setTimeout", "setInterval", "clearTimeout", "clearInterval", "schedule", "fetch", "storage",
         ];
         var declared = Declared().Matches(text).Select(m => m.Groups[1].Value).ToHashSet();
         Assert.DoesNotContain(api, name => !declared.Contains(name));

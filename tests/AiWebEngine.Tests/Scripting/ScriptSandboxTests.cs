@@ -50,7 +50,7 @@ public sealed class ScriptSandboxTests
     [
         "console", "register", "writeLog", "registerWebStream", "sendStreamMessage", "sendStreamMessageToPath", "sendToUser", "registerGraphQLQuery",
         "registerGraphQLMutation", "registerGraphQLSubscription", "sendSubscriptionMessage", "sendSubscriptionToUser",
-        "crypto", "generateId", "secrets", "setTimeout", "setInterval", "clearTimeout", "clearInterval", "schedule", "fetch",
+        "crypto", "generateId", "secrets", "setTimeout", "setInterval", "clearTimeout", "clearInterval", "schedule", "fetch", "storage",
     ];
 
     // ECMAScript's globals as V8 ships them, ClearScript's EngineInternal (its promise and iterator
