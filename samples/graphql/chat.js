@@ -3,6 +3,7 @@
 // postMessage publishes with the filter { room }.
 //
 //   query         rooms: [String!]!
+//   query         chatHistory(room: String!, last: Int = 20): [ChatMessage!]!   the room's last messages, from storage
 //   mutation      postMessage(room: String!, user: String!, text: String!): ChatMessage
 //   subscription  chat(room: String): ChatMessage
 //   page    GET   /examples/graphql-chat
@@ -24,17 +25,37 @@ const CHAT_MESSAGE = `
   }`;
 
 const rooms = new Set(["general", "random"]);
-let nextId = 1;
+
+// The history survives restarts: every message is stored under room:<room>:<id> (ids from an atomic
+// counter, zero-padded so that the keys list in order), and each room keeps its last HISTORY messages.
+// A page that subscribes shows chatHistory first, then the live messages.
+const HISTORY = 50;
+const roomPrefix = (room) => "room:" + room + ":";
+
+async function lastMessages(room, last) {
+  const entries = await storage.list(roomPrefix(room));
+  return entries.slice(-last).map((entry) => entry.value);
+}
 
 registerGraphQLQuery("rooms", "type Query { rooms: [String!]! }", () => [...rooms]);
+
+registerGraphQLQuery(
+  "chatHistory",
+  "type Query { chatHistory(room: String!, last: Int = 20): [ChatMessage!]! }" + CHAT_MESSAGE,
+  (args) => lastMessages(args.room, Math.max(0, Math.min(args.last, HISTORY))),
+);
 
 registerGraphQLMutation(
   "postMessage",
   "type Mutation { postMessage(room: String!, user: String!, text: String!): ChatMessage }" + CHAT_MESSAGE,
-  (args) => {
+  async (args) => {
     if (!args.text.trim()) throw new Error("text must not be empty");
     rooms.add(args.room);
-    const message = { id: String(nextId++), room: args.room, user: args.user, text: args.text, at: new Date().toISOString() };
+    const id = await storage.increment("next-id");
+    const message = { id: String(id), room: args.room, user: args.user, text: args.text, at: new Date().toISOString() };
+    await storage.set(roomPrefix(args.room) + String(id).padStart(12, "0"), message);
+    const kept = await storage.list(roomPrefix(args.room));
+    for (const old of kept.slice(0, -HISTORY)) await storage.delete(old.key);
     sendSubscriptionMessage("chat", message, { room: args.room });
     return message;
   },
@@ -63,10 +84,25 @@ as <input id="user" value="ada" size="8">:
 <ul id="log"></ul>
 <script>
 let stream = null;
-function subscribe(room) {
+function show(message) {
+  const item = document.createElement("li");
+  item.innerHTML = "<b></b> ";
+  item.firstChild.textContent = message.user;
+  item.append(message.text);
+  document.getElementById("log").append(item);
+}
+
+async function subscribe(room) {
   if (stream) stream.abort();
   stream = new AbortController();
   document.getElementById("log").innerHTML = "";
+  // The room's last messages first (kept in storage), then the live ones.
+  const history = await fetch("/graphql", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ query: "query($room: String!) { chatHistory(room: $room) { user text at } }", variables: { room } }),
+  }).then((response) => response.json()).catch(() => null);
+  for (const message of history?.data?.chatHistory ?? []) show(message);
   fetch("/graphql/sse", {
     method: "POST",
     signal: stream.signal,
@@ -86,12 +122,7 @@ function subscribe(room) {
         buffered = buffered.slice(end + 2);
         const data = frame.split("\\n").filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trim()).join("");
         if (!frame.startsWith("event: next") || !data) continue;
-        const message = JSON.parse(data).data.chat;
-        const item = document.createElement("li");
-        item.innerHTML = "<b></b> ";
-        item.firstChild.textContent = message.user;
-        item.append(message.text);
-        document.getElementById("log").append(item);
+        show(JSON.parse(data).data.chat);
       }
     }
   }).catch(() => {});
