@@ -37,7 +37,7 @@ public sealed class SocketOutputTests
         server.Dispose();
 
         // TLS writes into this pipe: an exception here escaped Kestrel's connection as unhandled.
-        Assert.False(flush.IsCompleted, "the send loop waits for the client");
+        // (The last flush was pending when the loop ended; the kernel may have taken its bytes since.)
         // The pending send may still have gone into the kernel's buffers just before the reset arrived:
         // then that flush ends normally and a later one, whose send meets the reset, ends completed.
         // Either way no flush throws, and within a few more writes one says the output is complete.
