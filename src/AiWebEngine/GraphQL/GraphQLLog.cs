@@ -8,4 +8,7 @@ internal static partial class GraphQLLog
 
     [LoggerMessage(EventId = 1461, Level = LogLevel.Warning, Message = "Script {ScriptUri}: the resolver of subscription {Subscription} refused an EventSource connection (request {RequestId}): {Error}")]
     public static partial void EventSourceRefused(ILogger logger, string scriptUri, string subscription, string requestId, string error);
+
+    [LoggerMessage(EventId = 1462, Level = LogLevel.Error, Message = "Script {ScriptUri}: the resolver of {Field} failed: {Error}")]
+    public static partial void ResolverFailed(ILogger logger, string scriptUri, string field, string error);
 }

@@ -195,6 +195,12 @@ internal sealed class ScriptFieldResolvers(ITopicBus bus, Func<GraphQLFieldKind,
             }
             catch (ScriptFailedException e)
             {
+                // The client gets the message; the log gets where it came from too (the JavaScript stack).
+                if (logger is not null)
+                {
+                    GraphQLLog.ResolverFailed(logger, field.Owner, field.Kind + "." + field.Name, e.ScriptStack is { } stack ? e.Describe() + Environment.NewLine + stack : e.Describe());
+                }
+
                 throw new ExecutionError(e.Message) { Code = "SCRIPT_EXECUTION_FAILED" };
             }
         }

@@ -60,7 +60,8 @@ internal sealed partial class ScriptRouteHandler(RouteTable table, IAdminCallers
         }
         catch (ScriptFailedException e)
         {
-            ScriptFailed(logger, route.Owner, route.Method, route.Path.Path, context.TraceIdentifier, e.Describe());
+            // With the JavaScript stack (a rejected Promise's too): where the script failed, not only what it said.
+            ScriptFailed(logger, route.Owner, route.Method, route.Path.Path, context.TraceIdentifier, e.ScriptStack is { } stack ? e.Describe() + Environment.NewLine + stack : e.Describe());
             await ErrorResponse.WriteAsync(context, StatusCodes.Status500InternalServerError, ErrorCodes.ScriptExecutionFailed,
                 $"The handler of {route.Method} {route.Path.Path} failed.", Details(context, e));
             return;

@@ -36,6 +36,13 @@ public class ScriptFailedException : Exception
             ? message
             : string.Concat(message.AsSpan(0, 600), $"... ({message.Length - 800} characters cut) ...", message.AsSpan(message.Length - 200));
 
+    /// <summary>The JavaScript stack (V8's error details), secrets masked; <see langword="null"/> when the failure is not a JavaScript error.</summary>
+    public string? ScriptStack { get; init; }
+
+    /// <summary>The message, the JavaScript stack when there is one, and the .NET stack: what a logger prints.</summary>
+    public override string ToString() =>
+        ScriptStack is { } stack ? $"{GetType().FullName}: {Message}{Environment.NewLine}{stack}{Environment.NewLine}{StackTrace}" : base.ToString();
+
     /// <summary>The message with its location, as logged and reported by <c>/health</c>.</summary>
     public string Describe() => Line is { } line ? $"{Message} ({ScriptUri}:{line})" : $"{Message} ({ScriptUri})";
 }

@@ -754,7 +754,13 @@ internal sealed partial class ScriptInstance : IDisposable
 
         var details = (e as ScriptEngineException)?.ErrorDetails ?? e.Message;
         // What a script throws is logged, kept by /health and sent to clients: no secret's value in it.
-        return new ScriptFailedException(Uri, Host.Logger.Secrets.Redact(CleanMessage(e.Message)), FindLine(details), e);
+        // The V8 exception is not kept as the inner exception: its message and details are the script's own,
+        // unmasked, and loggers print inner exceptions. The JavaScript stack is kept, masked and cut.
+        var stack = details.Length > 8192 ? details[..8192] + "... (stack cut)" : details;
+        return new ScriptFailedException(Uri, Host.Logger.Secrets.Redact(CleanMessage(e.Message)), FindLine(details))
+        {
+            ScriptStack = Host.Logger.Secrets.Redact(stack),
+        };
     }
 
     // The heap monitor blocks the isolate and reports a fatal error; nothing else does.

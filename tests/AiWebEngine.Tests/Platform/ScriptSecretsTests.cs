@@ -105,6 +105,10 @@ public sealed class ScriptSecretsTests
         }
 
         Assert.DoesNotContain(host.Logs.Lines, l => l.Message.Contains(Api, StringComparison.Ordinal));
+        // Every log entry, the engine's own with their exceptions included (the GraphQL executor logs the resolver's).
+        var everything = await host.Client.GetStringAsync("/engine/logs?limit=1000");
+        Assert.Contains("resolver saw ***", everything, StringComparison.Ordinal);
+        Assert.DoesNotContain(Api, everything, StringComparison.Ordinal);
     }
 
     [Fact]
