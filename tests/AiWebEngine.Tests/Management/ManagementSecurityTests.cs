@@ -156,6 +156,8 @@ public sealed class ManagementSecurityTests
     [InlineData("/engine/script-updates")]
     [InlineData("/engine/streams")]
     [InlineData("/engine/schedules")]
+    [InlineData("/engine/storage?script=a.js")]
+    [InlineData("/engine/types/aiwebengine.d.ts")]
     [InlineData("/metrics")]
     public async Task WithoutToken_LoopbackClient_AddressedByAForeignName_Gets403(string path)
     {

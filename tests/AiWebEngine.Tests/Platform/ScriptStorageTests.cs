@@ -153,4 +153,19 @@ public sealed class ScriptStorageTests
         Assert.Equal(1, (await RunAsync(host, "storage.get('other')", "/b/run")).GetInt32());
         await HttpAssert.ErrorAsync(await host.Client.GetAsync("/engine/storage"), HttpStatusCode.BadRequest, "BAD_REQUEST");
     }
+
+    [Fact]
+    public async Task AScriptThatPatchesJsonAndObjectKeys_StillStoresAndReadsItsValues()
+    {
+        await using var host = await StartAsync();
+        var value = await RunAsync(host, """
+            JSON.stringify = () => "not json {";
+            JSON.parse = () => "patched";
+            Object.keys = () => [];
+            (async () => { await storage.set("k", { a: [1, 2] }); return await storage.get("k"); })()
+            """);
+        Assert.Equal(2, value.GetProperty("a")[1].GetInt32());
+        var export = await HttpAssert.JsonAsync(await host.Client.GetAsync("/engine/storage?script=a.js"));
+        Assert.Equal(1, export.GetProperty("entries")[0].GetProperty("value").GetProperty("a")[0].GetInt32());
+    }
 }

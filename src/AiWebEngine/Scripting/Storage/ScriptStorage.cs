@@ -64,6 +64,11 @@ internal sealed partial class ScriptStorage : IDisposable
         {
             return (null, "the storage failed: " + e.Message);
         }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
+        {
+            // The bootstrap's JSON came from the script's realm: anything but the expected shape is refused.
+            return (null, "the arguments did not reach the server in the expected form");
+        }
         finally
         {
             _gate.Release();
@@ -147,9 +152,13 @@ internal sealed partial class ScriptStorage : IDisposable
         return _connection = connection;
     }
 
-    private string? Get(SqliteConnection connection, string script, string key)
+    private string? Get(SqliteConnection connection, string script, string key) => ReadLive(connection, null, script, key);
+
+    // The value of a key that has not expired, or null.
+    private string? ReadLive(SqliteConnection connection, SqliteTransaction? transaction, string script, string key)
     {
         using var command = connection.CreateCommand();
+        command.Transaction = transaction;
         command.CommandText = "SELECT value FROM kv WHERE script = $s AND key = $k AND (expires IS NULL OR expires > $now)";
         command.Parameters.AddWithValue("$s", script);
         command.Parameters.AddWithValue("$k", key);
@@ -232,18 +241,10 @@ internal sealed partial class ScriptStorage : IDisposable
 
         using var transaction = connection.BeginTransaction();
         var current = 0.0;
-        using (var read = connection.CreateCommand())
+        if (ReadLive(connection, transaction, script, key) is { } stored
+            && !double.TryParse(stored, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out current))
         {
-            read.Transaction = transaction;
-            read.CommandText = "SELECT value, expires FROM kv WHERE script = $s AND key = $k AND (expires IS NULL OR expires > $now)";
-            read.Parameters.AddWithValue("$s", script);
-            read.Parameters.AddWithValue("$k", key);
-            read.Parameters.AddWithValue("$now", Now);
-            using var reader = read.ExecuteReader();
-            if (reader.Read() && !double.TryParse(reader.GetString(0), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out current))
-            {
-                return (null, $"the value of '{Cut(key)}' is not a number");
-            }
+            return (null, $"the value of '{Cut(key)}' is not a number");
         }
 
         var next = JsonSerializer.Serialize(current + by);
@@ -266,6 +267,11 @@ internal sealed partial class ScriptStorage : IDisposable
             expected = document.RootElement.GetProperty("expected").ValueKind == JsonValueKind.Null ? null : document.RootElement.GetProperty("expected").GetString();
         }
 
+        if (expected is not null && !IsJson(expected))
+        {
+            return (null, "the expected value did not reach the server as JSON");
+        }
+
         var (value, ttl, error) = ReadValue(argument);
         if (error is not null)
         {
@@ -273,17 +279,7 @@ internal sealed partial class ScriptStorage : IDisposable
         }
 
         using var transaction = connection.BeginTransaction();
-        string? current;
-        using (var read = connection.CreateCommand())
-        {
-            read.Transaction = transaction;
-            read.CommandText = "SELECT value FROM kv WHERE script = $s AND key = $k AND (expires IS NULL OR expires > $now)";
-            read.Parameters.AddWithValue("$s", script);
-            read.Parameters.AddWithValue("$k", key);
-            read.Parameters.AddWithValue("$now", Now);
-            current = read.ExecuteScalar() as string;
-        }
-
+        var current = ReadLive(connection, transaction, script, key);
         if (!SameJson(current, expected))
         {
             return ("false", null);
@@ -304,9 +300,9 @@ internal sealed partial class ScriptStorage : IDisposable
         using var document = JsonDocument.Parse(argument);
         var root = document.RootElement;
         var value = root.GetProperty("value").GetString();
-        if (value is null)
+        if (value is null || !IsJson(value))
         {
-            return (null, null, "value must be JSON");
+            return (null, null, "the value did not reach the server as JSON");
         }
 
         if (Encoding.UTF8.GetByteCount(value) > _options.MaxValueBytes)
@@ -386,6 +382,20 @@ internal sealed partial class ScriptStorage : IDisposable
     }
 
     private static string Cut(string text) => text.Length > 60 ? text[..57] + "..." : text;
+
+    // What is stored is read back raw (list, export): it must be one JSON value, whatever the script's realm sent.
+    private static bool IsJson(string text)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(text);
+            return true;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
 
     [LoggerMessage(EventId = 1750, Level = LogLevel.Warning, Message = "Script storage is this instance's own ({Path}): in a cluster, the instances do not share it yet")]
     private static partial void PerInstance(ILogger logger, string path);
